@@ -1,0 +1,52 @@
+# Kaleido: `make run` serves an instance, `make test` runs every test with the services they use.
+# Both install what is missing on a Debian machine (as root) first.
+
+CARGO_TARGET_DIR ?= /var/cache/kaleido/target
+export CARGO_TARGET_DIR
+export CARGO_TERM_COLOR ?= never
+
+APT_PACKAGES := curl pkg-config build-essential ca-certificates
+BIN := $(CARGO_TARGET_DIR)/release/kaleido
+
+.PHONY: help deps services build run test test-only lint fmt bench clean-data
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages and cargo tools the build and tests use
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p > /dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /dev/null; \
+	fi
+	@command -v cargo-nextest > /dev/null || cargo install cargo-nextest --locked
+
+services: deps ## start PostgreSQL and the Garage S3 server the tests use
+	@scripts/postgres.sh ensure
+	@scripts/garage.sh start
+
+build: deps ## build target/release/kaleido (self-contained: templates, assets, migrations inside)
+	cargo build --release --bin kaleido
+
+run: build ## serve http://localhost:8080 on SQLite and ./data
+	$(BIN) serve
+
+test: services ## run every test on SQLite+local files and PostgreSQL+S3, then fmt and clippy
+	@$(MAKE) --no-print-directory test-only
+	@$(MAKE) --no-print-directory lint
+
+test-only: ## run the tests against already running services
+	TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) \
+	  cargo nextest run --workspace --no-fail-fast
+
+lint: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	cargo fmt --all
+
+bench: build services ## upload ingest throughput and memory against cp, for both backends
+	TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
+
+clean-data: ## remove ./data (the default instance's database and media)
+	rm -rf data

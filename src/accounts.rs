@@ -1,0 +1,140 @@
+//! Creating accounts, logging in and bearer tokens. Password hashing (argon2) and key generation
+//! (RSA-2048) are CPU-heavy and run on the blocking pool, off the async runtime.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    db::{self, Db},
+    domain::account::{Account, NewAccount, Username, check_password_strength},
+    error::{Error, Result},
+};
+
+/// Scopes granted to password-grant tokens: everything a first-party client needs.
+pub const DEFAULT_SCOPE: &str = "read write follow push";
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal("background task failed").with_source(e))?
+}
+
+pub async fn create(db: &Db, username: &str, password: &str, is_admin: bool) -> Result<Account> {
+    let username = Username::parse(username)?;
+    check_password_strength(password)?;
+    let password = password.to_owned();
+    let password_hash = blocking(move || hash_password(&password)).await?;
+    let (private_key_pem, public_key_pem) = blocking(generate_key_pair).await?;
+    let new = NewAccount {
+        id: uuid::Uuid::now_v7().to_string(),
+        username,
+        password_hash,
+        is_admin,
+        private_key_pem,
+        public_key_pem,
+        created_at: db::now_ms(),
+    };
+    db::accounts::insert(db, &new).await?;
+    db::accounts::by_id(db, &new.id)
+        .await?
+        .ok_or_else(|| Error::internal("account vanished after insert"))
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
+}
+
+/// A fresh RSA-2048 pair as PKCS#8 PEM: the account's identity in federation.
+fn generate_key_pair() -> Result<(String, String)> {
+    let key = rsa::PrivateKey::new(&mut rand::rng(), 2048)
+        .map_err(|e| Error::internal(format!("key generation failed: {e}")))?;
+    let private = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| Error::internal(format!("key encoding failed: {e}")))?;
+    let public = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| Error::internal(format!("key encoding failed: {e}")))?;
+    Ok((private.to_string(), public))
+}
+
+/// A hash of a throwaway password, verified against when the username does not exist so that
+/// a login's timing does not tell which usernames are taken.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password for timing").unwrap_or_default())
+}
+
+/// The account whose username and password these are.
+pub async fn login(db: &Db, username: &str, password: &str) -> Result<Account> {
+    let invalid = || Error::unauthorized("invalid_grant", "the username or password is wrong");
+    let found = match Username::parse(username) {
+        Ok(name) => db::accounts::credentials(db, &name.key()).await?,
+        Err(_) => None,
+    };
+    let password = password.to_owned();
+    match found {
+        Some((account, hash)) => {
+            let ok = blocking(move || {
+                Ok(Argon2::default()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok())
+            })
+            .await?;
+            if ok { Ok(account) } else { Err(invalid()) }
+        }
+        None => {
+            blocking(move || {
+                let _ = Argon2::default().verify_password(password.as_bytes(), decoy_hash());
+                Ok(())
+            })
+            .await?;
+            Err(invalid())
+        }
+    }
+}
+
+/// Tokens are stored only as their SHA-256: a leaked database does not leak sessions.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub struct IssuedToken {
+    pub token: String,
+    pub scope: String,
+    pub created_at: i64,
+}
+
+pub async fn issue_token(db: &Db, account: &Account) -> Result<IssuedToken> {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let created_at = db::tokens::insert(
+        db,
+        &uuid::Uuid::now_v7().to_string(),
+        &account.id,
+        &token_digest(&token),
+        DEFAULT_SCOPE,
+    )
+    .await?;
+    Ok(IssuedToken {
+        token,
+        scope: DEFAULT_SCOPE.to_owned(),
+        created_at,
+    })
+}
+
+pub async fn authenticate(db: &Db, token: &str) -> Result<Account> {
+    db::tokens::account_for(db, &token_digest(token))
+        .await?
+        .ok_or_else(|| Error::unauthorized("invalid_token", "the access token is invalid or revoked"))
+}
+
+pub async fn revoke(db: &Db, token: &str) -> Result<bool> {
+    db::tokens::revoke(db, &token_digest(token)).await
+}

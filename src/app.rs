@@ -1,0 +1,150 @@
+//! Builds a running instance from a `Config`: database, object store, queue, HTTP server and
+//! workers. `kaleido serve` and the tests start it the same way (tests on port 0).
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, web};
+
+use crate::{
+    config::{Config, ServerConfig},
+    db::Db,
+    error::{Error, Result},
+    http::{self, pages::Templates},
+    jobs::{Queue, Registry, pool::WorkerPool},
+    media::process::{PROCESS_MEDIA, ProcessMedia},
+    storage::{self, Store},
+};
+
+/// What every handler and job can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub store: Store,
+    pub queue: Queue,
+    pub templates: Arc<Templates>,
+}
+
+impl AppState {
+    /// Connects to the database (applying migrations) and opens the object store.
+    pub async fn connect(config: Config) -> Result<AppState> {
+        let db = Db::connect(&config.database).await?;
+        db.migrate().await?;
+        let store = storage::from_config(&config.storage).await?;
+        let queue = Queue::new(db.clone(), config.workers.max_attempts);
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            store,
+            queue,
+            templates: Arc::new(Templates::new()?),
+        })
+    }
+
+    /// Every job kind this build can run.
+    pub fn registry(&self) -> Registry {
+        let mut registry = Registry::default();
+        registry.register(
+            PROCESS_MEDIA,
+            Arc::new(ProcessMedia {
+                db: self.db.clone(),
+                store: self.store.clone(),
+            }),
+        );
+        registry
+    }
+
+    pub fn start_workers(&self) -> Option<WorkerPool> {
+        (self.config.workers.count > 0)
+            .then(|| WorkerPool::start(&self.queue, self.registry(), &self.config.workers, self.grace()))
+    }
+
+    fn grace(&self) -> Duration {
+        Duration::from_secs(self.config.server.shutdown_grace_seconds)
+    }
+}
+
+/// A serving instance.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    server: actix_web::dev::ServerHandle,
+    server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: Option<WorkerPool>,
+}
+
+pub async fn start(mut config: Config) -> Result<Running> {
+    let bind = config.bind_addr().map_err(|e| Error::internal(e.to_string()))?;
+    let listener = std::net::TcpListener::bind(bind)
+        .map_err(|e| Error::internal(format!("cannot listen on {bind}")).with_source(e))?;
+    let addr = listener.local_addr()?;
+    if bind.port() == 0 && config.server.public_url == ServerConfig::default().public_url {
+        // A free port was asked for and no public address given: the instance's own links
+        // must point where it actually listens.
+        config.server.public_url = format!("http://{addr}");
+    }
+    let state = AppState::connect(config).await?;
+    let data = web::Data::new(state.clone());
+    let limits = state.config.limits.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(|cfg| http::configure(cfg, &limits))
+    })
+    .disable_signals()
+    .shutdown_timeout(state.config.server.shutdown_grace_seconds)
+    .listen(listener)
+    .map_err(|e| Error::internal(format!("cannot listen on {addr}")).with_source(e))?;
+    let server = server.run();
+    let handle = server.handle();
+    let server_task = tokio::spawn(server);
+    let workers = state.start_workers();
+    Ok(Running {
+        addr,
+        state,
+        server: handle,
+        server_task,
+        workers,
+    })
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: no new connections, in-flight requests finish, running jobs get the grace
+    /// period and are then released to other workers.
+    pub async fn stop(self) {
+        let workers = async {
+            if let Some(pool) = self.workers {
+                pool.shutdown().await;
+            }
+        };
+        tokio::join!(self.server.stop(true), workers);
+        let _ = self.server_task.await;
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,4 @@
+//! The nouns of Kaleido and their rules. Nothing here does I/O.
+
+pub mod account;
+pub mod media;

@@ -1,0 +1,99 @@
+//! Serving stored media with byte ranges and validators, from either backend, so players can
+//! seek and browsers can cache.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    body::SizedStream,
+    http::{Method, StatusCode, header},
+    web,
+};
+
+use super::range::{Requested, resolve};
+use crate::{
+    app::AppState,
+    domain::media::mime_for_key,
+    error::{Error, Kind, Result},
+    storage::Key,
+};
+
+/// Only what has been made public lives under this prefix.
+const PUBLIC_PREFIX: &str = "media/";
+
+pub async fn serve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    key: web::Path<String>,
+) -> Result<HttpResponse> {
+    let key = Key::parse(&key)?;
+    if !key.as_str().starts_with(PUBLIC_PREFIX) {
+        return Err(Error::not_found("file"));
+    }
+    let meta = state.store.head(&key).await?;
+    let headers = req.headers();
+    let etag_matches = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == meta.etag || t.trim() == "*"))
+    };
+    let mut response = HttpResponse::build(StatusCode::OK);
+    response
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::ETAG, meta.etag.clone()))
+        // Keys are never reused for other content, so a copy may be kept for good.
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::CONTENT_TYPE, mime_for_key(key.as_str())))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header((
+            "Access-Control-Expose-Headers",
+            "Content-Length, Content-Range, Accept-Ranges, ETag",
+        ));
+    if let Some(modified) = meta.modified.and_then(|s| u64::try_from(s).ok()) {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified);
+        response.insert_header((header::LAST_MODIFIED, httpdate::fmt_http_date(when)));
+    }
+    if etag_matches(header::IF_NONE_MATCH) {
+        return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    // A Range is honoured only while the client's copy (If-Range) is still current.
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == meta.etag);
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| if_range_ok);
+    let range = match resolve(range_header, meta.size) {
+        Requested::Whole => None,
+        Requested::Part(r) => Some(r),
+        Requested::Unsatisfiable => {
+            let error = Error::new(
+                Kind::RangeNotSatisfiable,
+                "range_not_satisfiable",
+                format!("the file has {} bytes", meta.size),
+            );
+            let mut refused = actix_web::ResponseError::error_response(&error);
+            if let Ok(value) = header::HeaderValue::from_str(&format!("bytes */{}", meta.size)) {
+                refused.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(refused);
+        }
+    };
+    let length = range.map_or(meta.size, |r| r.len());
+    if let Some(r) = range {
+        response.status(StatusCode::PARTIAL_CONTENT).insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", r.start, r.end, meta.size),
+        ));
+    }
+    if req.method() == Method::HEAD {
+        // The length is announced; the body is never read from the store.
+        return Ok(response.body(SizedStream::new(
+            length,
+            futures_util::stream::empty::<std::io::Result<bytes::Bytes>>(),
+        )));
+    }
+    let object = state.store.get(&key, range).await?;
+    Ok(response.body(SizedStream::new(length, object.body)))
+}

@@ -1,0 +1,94 @@
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, http::StatusCode, web};
+use futures_util::StreamExt;
+
+use super::{auth::CurrentAccount, entities};
+use crate::{
+    app::AppState,
+    db,
+    domain::media::MediaState,
+    error::{Error, Result},
+    media::ingest::{self, MAX_DESCRIPTION_CHARS},
+};
+
+/// Text fields beside the file are small; anything bigger is not a description.
+const MAX_TEXT_FIELD_BYTES: usize = MAX_DESCRIPTION_CHARS * 4 + 64;
+
+pub async fn upload(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    mut form: Multipart,
+) -> Result<HttpResponse> {
+    let mut upload = None;
+    let mut file_name = None;
+    let mut description = None;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| Error::bad_request(format!("malformed multipart body: {e}")))?;
+        match field.name().unwrap_or_default() {
+            "file" if upload.is_none() => {
+                file_name = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .map(str::to_owned);
+                let limit = state.config.limits.max_upload_bytes;
+                upload = Some(ingest::spool(&mut field, limit, &state.config.storage.tmp_path).await?);
+            }
+            "description" => description = Some(read_text(&mut field).await?),
+            _ => {
+                // Unknown fields are drained and ignored, as Mastodon does.
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(|e| Error::bad_request(format!("malformed multipart body: {e}")))?;
+                }
+            }
+        }
+    }
+    let upload = upload.ok_or_else(|| Error::unprocessable("the form has no `file` field"))?;
+    let media = ingest::accept(
+        &state.db,
+        state.store.as_ref(),
+        &state.queue,
+        &current.0.id,
+        upload,
+        description,
+        file_name.as_deref(),
+    )
+    .await?;
+    let status = if media.state == MediaState::Ready {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(HttpResponse::build(status).json(entities::media_attachment(&state, &media)))
+}
+
+async fn read_text(field: &mut actix_multipart::Field) -> Result<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| Error::bad_request(format!("malformed multipart body: {e}")))?;
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(Error::unprocessable(format!(
+                "the description is longer than {MAX_DESCRIPTION_CHARS} characters"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| Error::bad_request("text fields must be UTF-8"))
+}
+
+/// The owner's view of a media: 200 ready, 206 still processing, 422 failed.
+pub async fn show(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let media = db::media::get(&state.db, &id)
+        .await?
+        .filter(|m| m.account_id == current.0.id)
+        .ok_or_else(|| Error::not_found("media"))?;
+    let status = match media.state {
+        MediaState::Ready => StatusCode::OK,
+        MediaState::Queued | MediaState::Processing => StatusCode::PARTIAL_CONTENT,
+        MediaState::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok(HttpResponse::build(status).json(entities::media_attachment(&state, &media)))
+}

@@ -1,0 +1,62 @@
+//! Routes and thin handlers: parse the request, call the domain, render the answer.
+
+pub mod accounts;
+pub mod auth;
+pub mod entities;
+pub mod files;
+pub mod health;
+pub mod media;
+pub mod oauth;
+pub mod pages;
+pub mod range;
+mod request_id;
+
+use actix_web::{HttpRequest, HttpResponse, middleware, web};
+
+use crate::{config::LimitsConfig, error::Error};
+
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
+    let body_limit = limits.max_request_body_bytes;
+    cfg.app_data(web::PayloadConfig::new(body_limit))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(body_limit)
+                .error_handler(|e, _| Error::bad_request(format!("invalid JSON body: {e}")).into()),
+        )
+        .app_data(
+            web::FormConfig::default()
+                .limit(body_limit)
+                .error_handler(|e, _| Error::bad_request(format!("invalid form body: {e}")).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| Error::bad_request(format!("invalid query: {e}")).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| Error::bad_request(format!("invalid path: {e}")).into()),
+        )
+        .service(
+            web::scope("")
+                .wrap(middleware::from_fn(request_id::request_id))
+                .wrap(middleware::Compress::default())
+                .route("/", web::get().to(pages::index))
+                .route("/static/{file}", web::get().to(pages::asset))
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/oauth/token", web::post().to(oauth::token))
+                .route("/oauth/revoke", web::post().to(oauth::revoke))
+                .route(
+                    "/api/v1/accounts/verify_credentials",
+                    web::get().to(accounts::verify_credentials),
+                )
+                .route("/api/v2/media", web::post().to(media::upload))
+                .route("/api/v1/media/{id}", web::get().to(media::show))
+                .route("/files/{key:.+}", web::get().to(files::serve))
+                .route("/files/{key:.+}", web::head().to(files::serve))
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&Error::not_found(&format!("{} {}", req.method(), req.path())))
+}

@@ -1,0 +1,122 @@
+//! The `kaleido` command: parses the command line and dispatches. No logic lives here.
+
+use std::{io::BufRead, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use kaleido::{accounts, app, config::Config, db::Db, telemetry};
+
+#[derive(Parser)]
+#[command(name = "kaleido", version, about = "A federated photo and video host")]
+struct Cli {
+    /// TOML configuration file; every key can also be set as KALEIDO_SECTION__KEY.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// HTTP server and in-process workers (the default).
+    Serve,
+    /// Workers only; several may share one PostgreSQL and object store.
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a local account; the password is read from stdin unless --password is given.
+    Create {
+        name: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kaleido: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log.format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kaleido: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
+    match command {
+        Command::Serve => {
+            let running = app::start(config).await?;
+            println!("listening on {}", running.url());
+            app::shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.stop().await;
+        }
+        Command::Worker => {
+            let mut config = config;
+            if config.workers.count == 0 {
+                config.workers.count = 1;
+            }
+            let state = app::AppState::connect(config).await?;
+            let pool = state.start_workers();
+            app::shutdown_signal().await;
+            tracing::info!("shutting down");
+            if let Some(pool) = pool {
+                pool.shutdown().await;
+            }
+        }
+        Command::Migrate => {
+            let db = Db::connect(&config.database).await?;
+            db.migrate().await?;
+            println!("database {} is up to date", config.database.redacted_url());
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    name,
+                    admin,
+                    password,
+                },
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            let db = Db::connect(&config.database).await?;
+            db.migrate().await?;
+            let account = accounts::create(&db, &name, &password, admin).await?;
+            println!(
+                "created {}user {} ({})",
+                if account.is_admin { "admin " } else { "" },
+                account.username,
+                account.id
+            );
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> kaleido::error::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}

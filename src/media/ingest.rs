@@ -1,0 +1,138 @@
+//! The first half of an upload: the body streams to a temp file while it is hashed and counted
+//! (never held whole in memory), its type is read from its bytes, and the original goes to the
+//! object store before the row and its job are committed together.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::{
+    db::{self, Db},
+    domain::media::{Media, MediaState, accepted_type},
+    error::{Error, Kind, Result},
+    jobs::Queue,
+    storage::{self, Key, ObjectStore},
+};
+
+use super::process::PROCESS_MEDIA;
+
+/// Enough of the start of a file for every signature we recognise.
+const SNIFF_BYTES: usize = 8192;
+pub const MAX_DESCRIPTION_CHARS: usize = 1500;
+
+pub struct Spooled {
+    pub file: tempfile::NamedTempFile,
+    pub size: u64,
+    pub sha256: String,
+    head: Vec<u8>,
+}
+
+/// Streams `body` into a temp file under `dir`, refusing it as soon as it passes `limit` bytes.
+/// On any error the temp file is removed.
+pub async fn spool<S, E>(mut body: S, limit: u64, dir: &Path) -> Result<Spooled>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    tokio::fs::create_dir_all(dir).await?;
+    let file = tempfile::Builder::new().prefix("upload-").tempfile_in(dir)?;
+    let mut writer =
+        tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file.reopen()?));
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Error::bad_request(format!("the upload was interrupted: {e}")))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(Error::new(
+                Kind::PayloadTooLarge,
+                "file_too_large",
+                format!("the file is larger than this instance's limit of {limit} bytes"),
+            ));
+        }
+        if head.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        writer.write_all(&chunk).await?;
+    }
+    writer.flush().await?;
+    writer.into_inner().sync_all().await?;
+    Ok(Spooled {
+        file,
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        head,
+    })
+}
+
+pub fn check_description(description: Option<String>) -> Result<Option<String>> {
+    match description {
+        Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => Err(Error::unprocessable(format!(
+            "the description is longer than {MAX_DESCRIPTION_CHARS} characters"
+        ))),
+        Some(d) if d.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+/// Stores a spooled upload and records it as `queued` with its processing job.
+pub async fn accept(
+    db: &Db,
+    store: &dyn ObjectStore,
+    queue: &Queue,
+    account_id: &str,
+    upload: Spooled,
+    description: Option<String>,
+    file_name: Option<&str>,
+) -> Result<Media> {
+    let shown_name = file_name.unwrap_or("the file");
+    if upload.size == 0 {
+        return Err(Error::unprocessable(format!("{shown_name} is empty")));
+    }
+    let detected = infer::get(&upload.head).map(|t| t.mime_type());
+    let accepted = detected.and_then(accepted_type).ok_or_else(|| {
+        Error::new(
+            Kind::UnsupportedMediaType,
+            "unsupported_media_type",
+            format!(
+                "{shown_name} is not an image or video Kaleido accepts (its content looks like {})",
+                detected.unwrap_or("unknown data")
+            ),
+        )
+    })?;
+    let description = check_description(description)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let key = Key::parse(&format!("media/{id}/original.{}", accepted.extension))?;
+    storage::put_file(store, &key, upload.file.path(), accepted.mime).await?;
+    let now = db::now_ms();
+    let media = Media {
+        id: id.clone(),
+        account_id: account_id.to_owned(),
+        kind: accepted.kind,
+        content_type: accepted.mime.to_owned(),
+        state: MediaState::Queued,
+        progress: 0,
+        error: None,
+        original_key: key.as_str().to_owned(),
+        size_bytes: i64::try_from(upload.size).map_err(|_| Error::internal("size overflow"))?,
+        sha256: upload.sha256.clone(),
+        description,
+        created_at: now,
+    };
+    let job = queue.prepare(PROCESS_MEDIA, &super::process::Payload { media_id: id })?;
+    if let Err(e) = db::media::insert_with_job(db, &media, &job.as_new()).await {
+        // Nothing half-done stays behind: the object goes with the failed record.
+        if let Err(cleanup) = store.delete(&key).await {
+            tracing::warn!(error = %cleanup, key = %key, "cannot remove an orphaned upload");
+        }
+        return Err(e);
+    }
+    queue.wake();
+    Ok(media)
+}

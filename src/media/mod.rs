@@ -1,0 +1,4 @@
+//! Media: taking uploads in (spool, sniff, store, record) and processing them on the workers.
+
+pub mod ingest;
+pub mod process;

@@ -1,0 +1,160 @@
+//! The object store: one streaming interface, two backends (local folder, S3-compatible).
+//!
+//! Keys are always chosen by the server; [`Key`] refuses anything that could name a file outside
+//! the store, whatever backend is behind it.
+
+pub mod local;
+pub mod s3;
+
+use std::{path::Path, pin::Pin, sync::Arc};
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::{
+    config::{StorageBackend, StorageConfig},
+    error::{Error, Kind, Result},
+};
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A validated object key: `/`-separated segments of `[A-Za-z0-9._-]` that do not start with a dot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(String);
+
+impl Key {
+    pub fn parse(raw: &str) -> Result<Key> {
+        let valid = !raw.is_empty()
+            && raw.len() <= 512
+            && raw.split('/').all(|segment| {
+                // No segment may start with a dot: that rules out `.`, `..` and hidden files,
+                // and leaves `.partial/` to the local backend's unfinished writes.
+                !segment.is_empty()
+                    && !segment.starts_with('.')
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            });
+        if valid {
+            Ok(Key(raw.to_owned()))
+        } else {
+            Err(Error::new(
+                Kind::BadRequest,
+                "invalid_key",
+                format!("invalid object key {raw:?}"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An inclusive byte range already checked against the object's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl ByteRange {
+    pub fn len(&self) -> u64 {
+        self.end - self.start + 1
+    }
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectMeta {
+    pub key: Key,
+    pub size: u64,
+    pub etag: String,
+    /// Seconds since the Unix epoch.
+    pub modified: Option<i64>,
+}
+
+pub struct Object {
+    pub meta: ObjectMeta,
+    /// The bytes of `range` when one was asked for, else the whole object.
+    pub body: ByteStream,
+    pub range: Option<ByteRange>,
+}
+
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Stores the stream under `key`, replacing any object there. `size_hint` lets small objects
+    /// go up in one request; larger or unknown ones stream in bounded parts.
+    async fn put(
+        &self,
+        key: &Key,
+        body: ByteStream,
+        size_hint: Option<u64>,
+        content_type: &str,
+    ) -> Result<()>;
+    /// The object, or the inclusive `range` of it (the caller checked it against `head`).
+    async fn get(&self, key: &Key, range: Option<ByteRange>) -> Result<Object>;
+    async fn head(&self, key: &Key) -> Result<ObjectMeta>;
+    /// Deleting a missing object is not an error: deletes are retried by jobs.
+    async fn delete(&self, key: &Key) -> Result<()>;
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>>;
+    /// Reachable and writable enough to serve: for `/healthz`.
+    async fn check(&self) -> Result<()>;
+    /// Where a browser can fetch the object directly, when the store is public.
+    fn public_url(&self, key: &Key) -> Option<String>;
+}
+
+pub type Store = Arc<dyn ObjectStore>;
+
+pub async fn from_config(config: &StorageConfig) -> Result<Store> {
+    Ok(match config.backend {
+        StorageBackend::Local => Arc::new(local::LocalStore::open(&config.local.path).await?),
+        StorageBackend::S3 => Arc::new(s3::S3Store::new(&config.s3)),
+    })
+}
+
+/// Streams a local file into the store.
+pub async fn put_file(store: &dyn ObjectStore, key: &Key, path: &Path, content_type: &str) -> Result<()> {
+    let file = tokio::fs::File::open(path).await?;
+    let size = file.metadata().await?.len();
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    store.put(key, Box::pin(stream), Some(size), content_type).await
+}
+
+pub fn not_found(key: &Key) -> Error {
+    Error::new(Kind::NotFound, "not_found", format!("object {key} not found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape() {
+        assert!(Key::parse("media/0190/original.jpg").is_ok());
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "a/b/",
+            "é",
+            "a b",
+            "..",
+            ".partial/x",
+        ] {
+            assert!(Key::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Shared test harness: real instances on port 0 against a fresh database and a fresh store,
+//! on SQLite with local files or on PostgreSQL with the Garage S3 server `make test` starts.
+#![allow(dead_code)]
+
+use std::{path::PathBuf, time::Duration};
+
+use kaleido::{
+    app::{self, Running},
+    config::{Config, Secret, StorageBackend},
+};
+use serde_json::Value;
+use sqlx::{Connection, Executor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    SqliteLocal,
+    PostgresS3,
+}
+
+/// Runs the test body once per backend, as two tests named after them.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_local() {
+                ($body)(common::Backend::SqliteLocal).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_s3() {
+                ($body)(common::Backend::PostgresS3).await
+            }
+        }
+    };
+}
+
+fn required(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests through `make test`, which starts PostgreSQL and Garage")
+    })
+}
+
+pub fn pg_admin_url() -> String {
+    required("TEST_PG_URL")
+}
+
+pub struct S3Settings {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+pub fn s3_settings() -> S3Settings {
+    S3Settings {
+        endpoint: required("TEST_S3_ENDPOINT"),
+        access_key: required("TEST_S3_ACCESS_KEY"),
+        secret_key: required("TEST_S3_SECRET_KEY"),
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+/// A fresh, empty PostgreSQL database; `make test` drops the leftovers of earlier runs.
+pub async fn fresh_pg_database() -> String {
+    let admin = pg_admin_url();
+    let name = unique("kt_");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to PostgreSQL");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// A fresh bucket on the test S3 server.
+pub async fn fresh_bucket() -> String {
+    let s3 = s3_settings();
+    let bucket = unique("kt-");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&s3.endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            s3.access_key,
+            s3.secret_key,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create test bucket");
+    bucket
+}
+
+/// A configuration for a fresh instance: its own database and store, port 0, fast polling.
+pub async fn config(backend: Backend, dir: &std::path::Path) -> Config {
+    let mut c = Config::default();
+    c.server.bind = "127.0.0.1:0".into();
+    c.server.shutdown_grace_seconds = 2;
+    c.storage.tmp_path = dir.join("tmp");
+    c.storage.local.path = dir.join("media");
+    c.workers.count = 2;
+    c.workers.poll_interval_ms = 50;
+    c.workers.retry_base_ms = 200;
+    match backend {
+        Backend::SqliteLocal => {
+            c.database.url = Secret::new(format!("sqlite://{}/kaleido.db", dir.display()));
+            c.storage.backend = StorageBackend::Local;
+        }
+        Backend::PostgresS3 => {
+            c.database.url = Secret::new(fresh_pg_database().await);
+            let s3 = s3_settings();
+            c.storage.backend = StorageBackend::S3;
+            c.storage.s3.endpoint = Some(s3.endpoint);
+            c.storage.s3.bucket = fresh_bucket().await;
+            c.storage.s3.access_key_id = s3.access_key;
+            c.storage.s3.secret_access_key = Secret::new(s3.secret_key);
+            c.storage.s3.path_style = true;
+            c.storage.s3.part_size_bytes = 5 * 1024 * 1024;
+        }
+    }
+    c
+}
+
+pub struct Instance {
+    pub running: Running,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start(backend: Backend) -> Instance {
+    start_with(backend, |_| {}).await
+}
+
+pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Instance {
+    kaleido::telemetry::init(kaleido::config::LogFormat::Text);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = config(backend, dir.path()).await;
+    tweak(&mut c);
+    let running = app::start(c).await.expect("instance starts");
+    let url = running.url();
+    Instance {
+        running,
+        url,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+        dir,
+    }
+}
+
+impl Instance {
+    pub fn db(&self) -> &kaleido::db::Db {
+        &self.running.state.db
+    }
+
+    pub fn tmp_path(&self) -> PathBuf {
+        self.running.state.config.storage.tmp_path.clone()
+    }
+
+    /// Creates an account and logs it in through the API; returns its bearer token.
+    pub async fn user(&self, name: &str) -> String {
+        kaleido::accounts::create(self.db(), name, "correct horse battery", false)
+            .await
+            .expect("create account");
+        self.login(name, "correct horse battery").await
+    }
+
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let response = self
+            .http
+            .post(format!("{}/oauth/token", self.url))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", name),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(response.status(), 200, "login of {name}");
+        let body: Value = response.json().await.expect("json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        bytes: Vec<u8>,
+        file_name: &str,
+        mime: &str,
+    ) -> reqwest::Response {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime)
+            .expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("description", "a test file");
+        self.http
+            .post(format!("{}/api/v2/media", self.url))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload request")
+    }
+
+    /// Polls the media until it leaves queued/processing; returns (status, body).
+    pub async fn wait_processed(&self, token: &str, id: &str) -> (u16, Value) {
+        for _ in 0..400 {
+            let response = self
+                .http
+                .get(format!("{}/api/v1/media/{id}", self.url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("media request");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json");
+            if status != 206 {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("media {id} still processing after 20 s");
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+}
+
+/// A small but real JPEG (8×8, grey), as a camera would write one minus the metadata.
+pub fn tiny_jpeg() -> Vec<u8> {
+    let mut bytes = hex_decode(concat!(
+        "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f",
+        "141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080008000801",
+        "011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403",
+        "050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a1617",
+        "18191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a83",
+        "8485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7",
+        "d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbfcffd9"
+    ));
+    // Padding after the end marker makes sizes large enough to exercise ranges meaningfully.
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    bytes
+}
+
+pub fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Pseudo-random bytes that start like an MP4 (`ftyp` box), for video uploads and big files.
+pub fn fake_mp4(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 0, 0x18];
+    bytes.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2");
+    let mut x: u32 = 0x1234_5678;
+    while bytes.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bytes.push((x & 0xff) as u8);
+    }
+    bytes.truncate(len);
+    bytes
+}
