@@ -82,16 +82,19 @@ pub async fn claim(
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Checked again on the row being updated, so a job can never be claimed twice even if the
+    // subquery saw a stale version of it.
+    let runnable = "((state = 'queued' AND run_after <= $4)
+          OR (state = 'running' AND lease_expires_at < $4 AND attempts < max_attempts))";
     let sql = format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
                 lease_token = $2, lease_expires_at = $3, updated_at = $4
          WHERE id = (
              SELECT id FROM jobs
-             WHERE ((state = 'queued' AND run_after <= $4)
-                    OR (state = 'running' AND lease_expires_at < $4 AND attempts < max_attempts))
-               {kind_filter}
+             WHERE {runnable} {kind_filter}
              ORDER BY run_after, id
              LIMIT 1 {lock})
+           AND {runnable}
          RETURNING id, kind, payload, attempts, max_attempts"
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -1,11 +1,23 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::{
+    app::AppState,
+    error::{Error, Result},
+};
+
+/// A load balancer's probe must get an answer quickly even when a dependency hangs.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn within(probe: impl Future<Output = Result<()>>) -> Result<()> {
+    tokio::time::timeout(PROBE_TIMEOUT, probe)
+        .await
+        .unwrap_or_else(|_| Err(Error::unavailable("timed out")))
+}
 
 /// 200 when the database and the object store both answer, 503 (saying which failed) otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let (db, store) = tokio::join!(state.db.ping(), state.store.check());
+    let (db, store) = tokio::join!(within(state.db.ping()), within(state.store.check()));
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     for (what, result) in [("database", &db), ("storage", &store)] {
         if let Err(e) = result {

@@ -14,7 +14,7 @@ use crate::{
     domain::media::{Media, MediaState, accepted_type},
     error::{Error, Kind, Result},
     jobs::Queue,
-    storage::{self, Key, ObjectStore},
+    storage::{Key, ObjectStore},
 };
 
 use super::process::PROCESS_MEDIA;
@@ -109,7 +109,7 @@ pub async fn accept(
     let description = check_description(description)?;
     let id = uuid::Uuid::now_v7().to_string();
     let key = Key::parse(&format!("media/{id}/original.{}", accepted.extension))?;
-    storage::put_file(store, &key, upload.file.path(), accepted.mime).await?;
+    store.put_path(&key, upload.file.path(), accepted.mime).await?;
     let now = db::now_ms();
     let media = Media {
         id: id.clone(),

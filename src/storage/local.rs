@@ -88,6 +88,28 @@ impl ObjectStore for LocalStore {
         Ok(())
     }
 
+    async fn put_path(&self, key: &Key, path: &Path, content_type: &str) -> Result<()> {
+        // On the same filesystem a hard link adopts the spooled upload without copying a byte;
+        // the caller still owns (and removes) its own name for it.
+        let partial = self.root.join(PARTIAL).join(uuid::Uuid::new_v4().to_string());
+        if tokio::fs::hard_link(path, &partial).await.is_ok() {
+            let target = self.path(key);
+            let placed = async {
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                tokio::fs::rename(&partial, &target).await
+            }
+            .await;
+            if placed.is_ok() {
+                return Ok(());
+            }
+            let _ = tokio::fs::remove_file(&partial).await;
+        }
+        let (stream, size) = super::file_stream(path).await?;
+        self.put(key, stream, Some(size), content_type).await
+    }
+
     async fn get(&self, key: &Key, range: Option<ByteRange>) -> Result<Object> {
         let meta = self.meta(key).await?;
         let mut file = tokio::fs::File::open(self.path(key)).await?;

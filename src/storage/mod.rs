@@ -100,6 +100,11 @@ pub trait ObjectStore: Send + Sync {
         size_hint: Option<u64>,
         content_type: &str,
     ) -> Result<()>;
+    /// Stores a local file. Backends that can adopt the file without copying it do so.
+    async fn put_path(&self, key: &Key, path: &Path, content_type: &str) -> Result<()> {
+        let (stream, size) = file_stream(path).await?;
+        self.put(key, stream, Some(size), content_type).await
+    }
     /// The object, or the inclusive `range` of it (the caller checked it against `head`).
     async fn get(&self, key: &Key, range: Option<ByteRange>) -> Result<Object>;
     async fn head(&self, key: &Key) -> Result<ObjectMeta>;
@@ -121,12 +126,14 @@ pub async fn from_config(config: &StorageConfig) -> Result<Store> {
     })
 }
 
-/// Streams a local file into the store.
-pub async fn put_file(store: &dyn ObjectStore, key: &Key, path: &Path, content_type: &str) -> Result<()> {
+/// A local file as a stream of chunks, and its size.
+pub async fn file_stream(path: &Path) -> Result<(ByteStream, u64)> {
     let file = tokio::fs::File::open(path).await?;
     let size = file.metadata().await?.len();
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-    store.put(key, Box::pin(stream), Some(size), content_type).await
+    Ok((
+        Box::pin(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)),
+        size,
+    ))
 }
 
 pub fn not_found(key: &Key) -> Error {

@@ -281,3 +281,31 @@ pub fn fake_mp4(len: usize) -> Vec<u8> {
     bytes.truncate(len);
     bytes
 }
+
+/// A migrated, empty database of the backend's kind (without the rest of an instance).
+pub async fn database(backend: Backend) -> (kaleido::db::Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = config(backend, dir.path()).await;
+    let db = kaleido::db::Db::connect(&c.database).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    (db, dir)
+}
+
+/// Polls `check` every 20 ms until it returns Some, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
