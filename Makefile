@@ -35,7 +35,7 @@ test: services ## run every test on SQLite+local files and PostgreSQL+S3, then f
 	@$(MAKE) --no-print-directory lint
 
 test-only: ## run the tests against already running services
-	TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) \
+	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) \
 	  cargo nextest run --workspace --no-fail-fast
 
 lint: ## cargo fmt --check and clippy with warnings as errors
@@ -46,7 +46,7 @@ fmt: ## format the code
 	cargo fmt --all
 
 bench: build services ## upload ingest throughput and memory against cp, for both backends
-	TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
+	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
 
 clean-data: ## remove ./data (the default instance's database and media)
 	rm -rf data
