@@ -5,7 +5,8 @@ CARGO_TARGET_DIR ?= /var/cache/kaleido/target
 export CARGO_TARGET_DIR
 export CARGO_TERM_COLOR ?= never
 
-APT_PACKAGES := curl pkg-config build-essential ca-certificates
+APT_PACKAGES := curl pkg-config build-essential ca-certificates libturbojpeg0-dev \
+  imagemagick libimage-exiftool-perl ghostscript libvips-tools
 BIN := $(CARGO_TARGET_DIR)/release/kaleido
 
 .PHONY: help deps services build run test test-only lint fmt bench clean-data

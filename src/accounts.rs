@@ -111,9 +111,7 @@ pub struct IssuedToken {
 }
 
 pub async fn issue_token(db: &Db, account: &Account) -> Result<IssuedToken> {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token();
     let created_at = db::tokens::insert(
         db,
         &uuid::Uuid::now_v7().to_string(),
@@ -137,4 +135,55 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Account> {
 
 pub async fn revoke(db: &Db, token: &str) -> Result<bool> {
     db::tokens::revoke(db, &token_digest(token)).await
+}
+
+/// How long a browser stays logged in.
+pub const SESSION_DAYS: i64 = 30;
+
+pub struct Session {
+    pub cookie: String,
+    pub csrf_token: String,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A browser session: the cookie value (stored only hashed) and its CSRF token.
+pub async fn start_session(db: &Db, account: &Account) -> Result<Session> {
+    let session = Session {
+        cookie: random_token(),
+        csrf_token: random_token(),
+    };
+    let expires = db::now_ms() + SESSION_DAYS * 24 * 3600 * 1000;
+    db::sessions::insert(
+        db,
+        &token_digest(&session.cookie),
+        &account.id,
+        &session.csrf_token,
+        expires,
+    )
+    .await?;
+    Ok(session)
+}
+
+/// The account and CSRF token of a live session cookie.
+pub async fn session(db: &Db, cookie: &str) -> Result<Option<(Account, String)>> {
+    db::sessions::lookup(db, &token_digest(cookie)).await
+}
+
+pub async fn end_session(db: &Db, cookie: &str) -> Result<()> {
+    db::sessions::delete(db, &token_digest(cookie)).await
+}
+
+/// A fresh random value for a login form's CSRF cookie.
+pub fn new_csrf_token() -> String {
+    random_token()
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

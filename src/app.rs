@@ -11,7 +11,10 @@ use crate::{
     error::{Error, Result},
     http::{self, pages::Templates},
     jobs::{Queue, Registry, pool::WorkerPool},
-    media::process::{PROCESS_MEDIA, ProcessMedia},
+    media::{
+        photo::Sizes,
+        process::{PROCESS_MEDIA, PURGE_MEDIA, ProcessMedia, PurgeMedia},
+    },
     storage::{self, Store},
 };
 
@@ -47,6 +50,15 @@ impl AppState {
         registry.register(
             PROCESS_MEDIA,
             Arc::new(ProcessMedia {
+                db: self.db.clone(),
+                store: self.store.clone(),
+                max_image_pixels: self.config.limits.max_image_pixels,
+                sizes: Sizes::default(),
+            }),
+        );
+        registry.register(
+            PURGE_MEDIA,
+            Arc::new(PurgeMedia {
                 db: self.db.clone(),
                 store: self.store.clone(),
             }),

@@ -194,6 +194,8 @@ pub struct MirroringConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
     pub max_upload_bytes: u64,
+    /// Photos are decoded in memory, so they get a tighter limit than videos.
+    pub max_image_bytes: u64,
     pub max_image_pixels: u64,
     pub max_video_seconds: u64,
     pub max_album_size: usize,
@@ -303,6 +305,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_upload_bytes: 4 * 1024 * 1024 * 1024,
+            max_image_bytes: 50 * 1024 * 1024,
             max_image_pixels: 100_000_000,
             max_video_seconds: 4 * 60 * 60,
             max_album_size: 10,

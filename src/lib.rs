@@ -10,5 +10,6 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod statuses;
 pub mod storage;
 pub mod telemetry;

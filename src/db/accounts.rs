@@ -73,3 +73,12 @@ pub async fn count(db: &Db) -> Result<i64> {
         .await?;
     Ok(row.try_get("n")?)
 }
+
+pub async fn by_username(db: &Db, username_key: &str) -> Result<Option<Account>> {
+    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE username_key = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(username_key)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -7,11 +7,12 @@ use sqlx::{Any, Executor, Row, any::AnyRow};
 use super::{Backend, Db, now_ms};
 use crate::error::Result;
 
+/// A job ready to be written, inside a caller's transaction or on its own.
 #[derive(Debug, Clone)]
-pub struct NewJob<'a> {
-    pub id: &'a str,
-    pub kind: &'a str,
-    pub payload: &'a str,
+pub struct NewJob {
+    pub id: String,
+    pub kind: &'static str,
+    pub payload: String,
     pub max_attempts: u32,
     pub run_after: i64,
 }
@@ -42,7 +43,7 @@ pub struct JobRow {
     pub last_error: Option<String>,
 }
 
-pub async fn enqueue<'c, E>(exec: E, job: &NewJob<'_>) -> Result<()>
+pub async fn enqueue<'c, E>(exec: E, job: &NewJob) -> Result<()>
 where
     E: Executor<'c, Database = Any>,
 {
@@ -51,9 +52,9 @@ where
         "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_after, created_at, updated_at)
          VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
     )
-    .bind(job.id)
+    .bind(&job.id)
     .bind(job.kind)
-    .bind(job.payload)
+    .bind(&job.payload)
     .bind(i64::from(job.max_attempts))
     .bind(job.run_after)
     .bind(now)

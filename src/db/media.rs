@@ -2,15 +2,18 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Db, jobs, now_ms};
 use crate::{
-    domain::media::{Media, MediaKind, MediaState},
+    domain::media::{Focus, Media, MediaKind, MediaState, StoredVariant},
     error::{Error, Result},
 };
 
-const COLUMNS: &str = "id, account_id, kind, content_type, state, progress, error, original_key, size_bytes, sha256, description, created_at";
+pub(super) const COLUMNS: &str = "id, account_id, kind, content_type, state, progress, error, original_key, size_bytes, sha256, description, created_at, width, height, blurhash, focus_x, focus_y, variants";
 
-fn from_row(row: &AnyRow) -> Result<Media> {
+pub(super) fn from_row(row: &AnyRow) -> Result<Media> {
     let kind: String = row.try_get("kind")?;
     let state: String = row.try_get("state")?;
+    let focus_x: Option<f64> = row.try_get("focus_x")?;
+    let focus_y: Option<f64> = row.try_get("focus_y")?;
+    let variants: Option<String> = row.try_get("variants")?;
     Ok(Media {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -26,12 +29,21 @@ fn from_row(row: &AnyRow) -> Result<Media> {
         sha256: row.try_get("sha256")?,
         description: row.try_get("description")?,
         created_at: row.try_get("created_at")?,
+        width: row.try_get("width")?,
+        height: row.try_get("height")?,
+        blurhash: row.try_get("blurhash")?,
+        focus: focus_x.zip(focus_y).map(|(x, y)| Focus { x, y }),
+        variants: match variants {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| Error::internal("stored media variants are unreadable").with_source(e))?,
+            None => Vec::new(),
+        },
     })
 }
 
 /// Records an uploaded media and its processing job atomically: a media row never exists without
 /// the job that will finish it.
-pub async fn insert_with_job(db: &Db, media: &Media, job: &jobs::NewJob<'_>) -> Result<()> {
+pub async fn insert_with_job(db: &Db, media: &Media, job: &jobs::NewJob) -> Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO media (id, account_id, kind, content_type, state, progress, original_key, size_bytes, sha256, description, created_at, updated_at)
@@ -55,7 +67,7 @@ pub async fn insert_with_job(db: &Db, media: &Media, job: &jobs::NewJob<'_>) -> 
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Media>> {
-    let sql = format!("SELECT {COLUMNS} FROM media WHERE id = $1");
+    let sql = format!("SELECT {COLUMNS} FROM media WHERE id = $1 AND deleted_at IS NULL");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&db.pool)
@@ -75,6 +87,89 @@ pub async fn set_state(
         .bind(progress)
         .bind(error)
         .bind(now_ms())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Records a finished photo: its displayed size, blurhash and served files; marks it ready.
+pub async fn set_processed(
+    db: &Db,
+    id: &str,
+    width: i64,
+    height: i64,
+    blurhash: Option<&str>,
+    variants: &[StoredVariant],
+) -> Result<()> {
+    let variants = serde_json::to_string(variants)
+        .map_err(|e| Error::internal("cannot encode media variants").with_source(e))?;
+    sqlx::query(
+        "UPDATE media SET state = 'ready', progress = 100, error = NULL, width = $1, height = $2,
+                blurhash = $3, variants = $4, updated_at = $5
+         WHERE id = $6",
+    )
+    .bind(width)
+    .bind(height)
+    .bind(blurhash)
+    .bind(variants)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_details(
+    db: &Db,
+    id: &str,
+    description: Option<&str>,
+    focus: Option<Focus>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE media SET description = $1, focus_x = $2, focus_y = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(description)
+    .bind(focus.map(|f| f.x))
+    .bind(focus.map(|f| f.y))
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Media of the given ids that belong to `account_id`, in no particular order.
+pub async fn owned(db: &Db, account_id: &str, ids: &[String]) -> Result<Vec<Media>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM media WHERE account_id = $1 AND deleted_at IS NULL AND id IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A media marked for removal, even though `get` no longer shows it.
+pub async fn get_deleted(db: &Db, id: &str) -> Result<Option<Media>> {
+    let sql = format!("SELECT {COLUMNS} FROM media WHERE id = $1 AND deleted_at IS NOT NULL");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Removes the row once its objects are gone.
+pub async fn remove(db: &Db, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM media WHERE id = $1")
         .bind(id)
         .execute(&db.pool)
         .await?;

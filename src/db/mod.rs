@@ -7,6 +7,8 @@
 pub mod accounts;
 pub mod jobs;
 pub mod media;
+pub mod sessions;
+pub mod statuses;
 pub mod tokens;
 
 use std::{str::FromStr, time::Duration};
@@ -36,16 +38,30 @@ pub struct Db {
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "photos and posts",
+        include_str!("../../migrations/sqlite/0002_photos_and_posts.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "photos and posts",
+        include_str!("../../migrations/postgres/0002_photos_and_posts.sql"),
+    ),
+];
 
 impl Db {
     /// Connects, failing within the configured timeout with a message that names the database

@@ -52,6 +52,36 @@ impl MediaState {
     }
 }
 
+/// One served file of a media (a photo's display, preview or thumb size).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredVariant {
+    pub name: String,
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub mime: String,
+}
+
+/// A focal point as Mastodon defines it: x and y in -1.0..=1.0, y pointing up.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Focus {
+    pub x: f64,
+    pub y: f64,
+}
+
+impl Focus {
+    /// Parses Mastodon's `"x,y"` form.
+    pub fn parse(raw: &str) -> Option<Focus> {
+        let (x, y) = raw.split_once(',')?;
+        let focus = Focus {
+            x: x.trim().parse().ok()?,
+            y: y.trim().parse().ok()?,
+        };
+        let valid = |v: f64| v.is_finite() && (-1.0..=1.0).contains(&v);
+        (valid(focus.x) && valid(focus.y)).then_some(focus)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Media {
     pub id: String,
@@ -66,6 +96,18 @@ pub struct Media {
     pub sha256: String,
     pub description: Option<String>,
     pub created_at: i64,
+    /// As displayed (after rotation); known once processed.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub blurhash: Option<String>,
+    pub focus: Option<Focus>,
+    pub variants: Vec<StoredVariant>,
+}
+
+impl Media {
+    pub fn variant(&self, name: &str) -> Option<&StoredVariant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
 }
 
 /// The formats accepted at upload, recognised from their bytes. The name decides the stored

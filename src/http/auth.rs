@@ -1,46 +1,125 @@
-use std::future::Future;
-use std::pin::Pin;
+//! Who is asking: a bearer token (apps) or a session cookie (the web UI). Cookie-authenticated
+//! requests that change something must carry the session's CSRF token in `X-CSRF-Token`.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use std::{future::Future, pin::Pin};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::Method, http::header, web};
 
 use crate::{
     accounts,
     app::AppState,
     domain::account::Account,
-    error::{Error, Result},
+    error::{Error, Kind, Result},
 };
 
-/// The account behind the request's `Authorization: Bearer` token; 401 without a live one.
+pub const SESSION_COOKIE: &str = "kaleido_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The requesting account; 401 without valid credentials.
 pub struct CurrentAccount(pub Account);
+
+/// The requesting account when there is one (public pages), with the session's CSRF token.
+pub struct Viewer {
+    pub account: Option<Account>,
+    pub csrf_token: Option<String>,
+}
+
+type Pending<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
+
+enum Credential {
+    Bearer(String),
+    Session(String),
+    None,
+}
+
+fn credential(req: &HttpRequest) -> Result<Credential> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| Error::unauthorized("invalid_token", "malformed Authorization header"))?;
+        let (scheme, token) = value
+            .split_once(' ')
+            .ok_or_else(|| Error::unauthorized("invalid_token", "expected a Bearer token"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(Error::unauthorized("invalid_token", "expected a Bearer token"));
+        }
+        return Ok(Credential::Bearer(token.trim().to_owned()));
+    }
+    Ok(req
+        .cookie(SESSION_COOKIE)
+        .map_or(Credential::None, |c| Credential::Session(c.value().to_owned())))
+}
+
+async fn resolve(state: &AppState, credential: Credential) -> Result<Option<(Account, Option<String>)>> {
+    match credential {
+        Credential::Bearer(token) => Ok(Some((accounts::authenticate(&state.db, &token).await?, None))),
+        Credential::Session(cookie) => Ok(accounts::session(&state.db, &cookie)
+            .await?
+            .map(|(a, csrf)| (a, Some(csrf)))),
+        Credential::None => Ok(None),
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Error::internal("application state missing"))
+}
 
 impl FromRequest for CurrentAccount {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
+    type Future = Pending<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
+        let state = state_of(req);
+        let credential = credential(req);
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let sent_csrf = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Box::pin(async move {
-            let state = state.ok_or_else(|| Error::internal("application state missing"))?;
-            let token = token?;
-            Ok(CurrentAccount(accounts::authenticate(&state.db, &token).await?))
+            let (state, credential) = (state?, credential?);
+            let Some((account, csrf)) = resolve(&state, credential).await? else {
+                return Err(Error::unauthorized("invalid_token", "this needs an access token"));
+            };
+            if let Some(expected) = csrf.filter(|_| unsafe_method) {
+                let ok = sent_csrf.is_some_and(|sent| accounts::same_secret(&sent, &expected));
+                if !ok {
+                    return Err(Error::new(
+                        Kind::Forbidden,
+                        "invalid_csrf_token",
+                        "the form has expired; reload the page",
+                    ));
+                }
+            }
+            Ok(CurrentAccount(account))
         })
     }
 }
 
-fn bearer(req: &HttpRequest) -> Result<String> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| Error::unauthorized("invalid_token", "this needs an access token"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| Error::unauthorized("invalid_token", "malformed Authorization header"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| Error::unauthorized("invalid_token", "expected a Bearer token"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(Error::unauthorized("invalid_token", "expected a Bearer token"));
+impl FromRequest for Viewer {
+    type Error = Error;
+    type Future = Pending<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = state_of(req);
+        let credential = credential(req);
+        Box::pin(async move {
+            let (state, credential) = (state?, credential?);
+            // A stale cookie on a public page is simply no login.
+            let resolved = resolve(&state, credential).await.ok().flatten();
+            Ok(match resolved {
+                Some((account, csrf_token)) => Viewer {
+                    account: Some(account),
+                    csrf_token,
+                },
+                None => Viewer {
+                    account: None,
+                    csrf_token: None,
+                },
+            })
+        })
     }
-    Ok(token.trim().to_owned())
 }

@@ -6,7 +6,7 @@ use super::{auth::CurrentAccount, entities};
 use crate::{
     app::AppState,
     db,
-    domain::media::MediaState,
+    domain::media::{Focus, MediaState},
     error::{Error, Result},
     media::ingest::{self, MAX_DESCRIPTION_CHARS},
 };
@@ -43,16 +43,7 @@ pub async fn upload(
         }
     }
     let upload = upload.ok_or_else(|| Error::unprocessable("the form has no `file` field"))?;
-    let media = ingest::accept(
-        &state.db,
-        state.store.as_ref(),
-        &state.queue,
-        &current.0.id,
-        upload,
-        description,
-        file_name.as_deref(),
-    )
-    .await?;
+    let media = ingest::accept(&state, &current.0.id, upload, description, file_name.as_deref()).await?;
     let status = if media.state == MediaState::Ready {
         StatusCode::OK
     } else {
@@ -91,4 +82,41 @@ pub async fn show(
         MediaState::Failed => StatusCode::UNPROCESSABLE_ENTITY,
     };
     Ok(HttpResponse::build(status).json(entities::media_attachment(&state, &media)))
+}
+
+#[derive(serde::Deserialize)]
+pub struct UpdateRequest {
+    description: Option<String>,
+    focus: Option<String>,
+}
+
+/// Alt text and focal point, editable until (and after) the media is posted.
+pub async fn update(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    id: web::Path<String>,
+    req: actix_web::HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let request: UpdateRequest = super::body::parse(&req, &bytes)?;
+    let media = db::media::get(&state.db, &id)
+        .await?
+        .filter(|m| m.account_id == current.0.id)
+        .ok_or_else(|| Error::not_found("media"))?;
+    let description = match request.description {
+        Some(d) => ingest::check_description(Some(d))?,
+        None => media.description.clone(),
+    };
+    let focus =
+        match request.focus.as_deref() {
+            Some(raw) => Some(Focus::parse(raw).ok_or_else(|| {
+                Error::unprocessable("focus must be \"x,y\" with both between -1.0 and 1.0")
+            })?),
+            None => media.focus,
+        };
+    db::media::update_details(&state.db, &media.id, description.as_deref(), focus).await?;
+    let media = db::media::get(&state.db, &media.id)
+        .await?
+        .ok_or_else(|| Error::not_found("media"))?;
+    Ok(HttpResponse::Ok().json(entities::media_attachment(&state, &media)))
 }

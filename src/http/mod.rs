@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod body;
 pub mod entities;
 pub mod files;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod oauth;
 pub mod pages;
 pub mod range;
 mod request_id;
+pub mod statuses;
 
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
 
@@ -51,6 +53,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 )
                 .route("/api/v2/media", web::post().to(media::upload))
                 .route("/api/v1/media/{id}", web::get().to(media::show))
+                .route("/api/v1/media/{id}", web::put().to(media::update))
+                .route("/api/v1/statuses", web::post().to(statuses::create))
+                .route("/api/v1/statuses/{id}", web::get().to(statuses::show))
+                .route("/api/v1/statuses/{id}", web::delete().to(statuses::delete))
+                .route(
+                    "/api/v1/timelines/public",
+                    web::get().to(statuses::public_timeline),
+                )
+                .route("/api/v1/timelines/home", web::get().to(statuses::home_timeline))
                 .route("/files/{key:.+}", web::get().to(files::serve))
                 .route("/files/{key:.+}", web::head().to(files::serve))
                 .default_service(web::to(not_found)),

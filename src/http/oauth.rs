@@ -1,7 +1,8 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::Deserialize;
 use serde_json::json;
 
+use super::body;
 use crate::{
     accounts,
     app::AppState,
@@ -20,28 +21,8 @@ pub struct RevokeRequest {
     token: String,
 }
 
-/// OAuth bodies come as forms (RFC 6749) or, from Mastodon-style clients, as JSON.
-fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
-    } else {
-        serde_urlencoded::from_bytes(body).map_err(|e| {
-            Error::new(
-                Kind::BadRequest,
-                "invalid_request",
-                format!("invalid form body: {e}"),
-            )
-        })
-    }
-}
-
 pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
-    let request: TokenRequest = parse_body(&req, &body)?;
+    let request: TokenRequest = body::parse(&req, &body)?;
     if request.grant_type != "password" {
         return Err(Error::new(
             Kind::BadRequest,
@@ -70,7 +51,7 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
 
 /// As RFC 7009 and Mastodon: revoking an unknown token is not an error.
 pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
-    let request: RevokeRequest = parse_body(&req, &body)?;
+    let request: RevokeRequest = body::parse(&req, &body)?;
     accounts::revoke(&state.db, &request.token).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }

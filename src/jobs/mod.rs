@@ -99,26 +99,6 @@ pub struct Queue {
     max_attempts: u32,
 }
 
-/// A job ready to be written, inside a caller's transaction or on its own.
-pub struct Prepared {
-    pub id: String,
-    pub kind: &'static str,
-    pub payload: String,
-    pub max_attempts: u32,
-}
-
-impl Prepared {
-    pub fn as_new(&self) -> db::jobs::NewJob<'_> {
-        db::jobs::NewJob {
-            id: &self.id,
-            kind: self.kind,
-            payload: &self.payload,
-            max_attempts: self.max_attempts,
-            run_after: db::now_ms(),
-        }
-    }
-}
-
 impl Queue {
     pub fn new(db: Db, max_attempts: u32) -> Queue {
         Queue {
@@ -128,14 +108,20 @@ impl Queue {
         }
     }
 
-    pub fn prepare(&self, kind: &'static str, payload: &impl serde::Serialize) -> Result<Prepared, Error> {
+    /// A job to write, due now, for the caller's own transaction or for [`Queue::enqueue`].
+    pub fn prepare(
+        &self,
+        kind: &'static str,
+        payload: &impl serde::Serialize,
+    ) -> Result<db::jobs::NewJob, Error> {
         let payload = serde_json::to_string(payload)
             .map_err(|e| Error::internal("cannot encode job payload").with_source(e))?;
-        Ok(Prepared {
+        Ok(db::jobs::NewJob {
             id: uuid::Uuid::now_v7().to_string(),
             kind,
             payload,
             max_attempts: self.max_attempts,
+            run_after: db::now_ms(),
         })
     }
 
@@ -145,7 +131,7 @@ impl Queue {
         payload: &impl serde::Serialize,
     ) -> Result<String, Error> {
         let job = self.prepare(kind, payload)?;
-        db::jobs::enqueue(&self.db.pool, &job.as_new()).await?;
+        db::jobs::enqueue(&self.db.pool, &job).await?;
         self.wake();
         Ok(job.id)
     }

@@ -10,14 +10,18 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::{
-    db::{self, Db},
-    domain::media::{Media, MediaState, accepted_type},
+    app::AppState,
+    config::LimitsConfig,
+    db,
+    domain::media::{Media, MediaKind, MediaState, accepted_type},
     error::{Error, Kind, Result},
-    jobs::Queue,
-    storage::{Key, ObjectStore},
+    storage::Key,
 };
 
-use super::process::PROCESS_MEDIA;
+use super::{
+    photo::{self, PhotoError},
+    process::PROCESS_MEDIA,
+};
 
 /// Enough of the start of a file for every signature we recognise.
 const SNIFF_BYTES: usize = 8192;
@@ -81,16 +85,55 @@ pub fn check_description(description: Option<String>) -> Result<Option<String>> 
     }
 }
 
+/// Refuses, before anything is stored, an image that is too large in bytes or pixels, damaged
+/// at its header, or in a format the photo pipeline does not read (HEIC, AVIF for now).
+async fn check_image(upload: &Spooled, limits: &LimitsConfig, shown_name: &str) -> Result<()> {
+    if upload.size > limits.max_image_bytes {
+        return Err(Error::new(
+            Kind::PayloadTooLarge,
+            "file_too_large",
+            format!(
+                "{shown_name} is larger than this instance's image limit of {} bytes",
+                limits.max_image_bytes
+            ),
+        ));
+    }
+    let path = upload.file.path().to_owned();
+    let max_pixels = limits.max_image_pixels;
+    let probed = tokio::task::spawn_blocking(move || -> Result<()> {
+        let data = std::fs::read(path)?;
+        photo::probe(&data, max_pixels).map(|_| ()).map_err(photo_error)
+    })
+    .await
+    .map_err(|e| Error::internal("probe task failed").with_source(e))?;
+    probed.map_err(|e| Error::new(e.kind, e.code, format!("{shown_name}: {}", e.message)))
+}
+
+/// How a photo pipeline verdict reads in the API.
+pub fn photo_error(e: PhotoError) -> Error {
+    match e {
+        PhotoError::Unsupported(m) => Error::new(Kind::UnsupportedMediaType, "unsupported_media_type", m),
+        e @ PhotoError::TooManyPixels { .. } => {
+            Error::new(Kind::Unprocessable, "too_many_pixels", e.to_string())
+        }
+        e @ PhotoError::Broken(_) => Error::new(Kind::Unprocessable, "broken_image", e.to_string()),
+    }
+}
+
 /// Stores a spooled upload and records it as `queued` with its processing job.
 pub async fn accept(
-    db: &Db,
-    store: &dyn ObjectStore,
-    queue: &Queue,
+    state: &AppState,
     account_id: &str,
     upload: Spooled,
     description: Option<String>,
     file_name: Option<&str>,
 ) -> Result<Media> {
+    let (db, store, queue, limits) = (
+        &state.db,
+        state.store.as_ref(),
+        &state.queue,
+        &state.config.limits,
+    );
     let shown_name = file_name.unwrap_or("the file");
     if upload.size == 0 {
         return Err(Error::unprocessable(format!("{shown_name} is empty")));
@@ -107,8 +150,19 @@ pub async fn accept(
         )
     })?;
     let description = check_description(description)?;
+    if matches!(accepted.mime, "image/heif" | "image/avif") {
+        return Err(Error::new(
+            Kind::UnsupportedMediaType,
+            "unsupported_media_type",
+            format!("{shown_name}: HEIC and AVIF photos are not supported yet; export the photo as JPEG"),
+        ));
+    }
+    if accepted.kind == MediaKind::Image {
+        check_image(&upload, limits, shown_name).await?;
+    }
     let id = uuid::Uuid::now_v7().to_string();
-    let key = Key::parse(&format!("media/{id}/original.{}", accepted.extension))?;
+    // Originals stay private (they still carry their metadata); only processed files are public.
+    let key = Key::parse(&format!("originals/{id}.{}", accepted.extension))?;
     store.put_path(&key, upload.file.path(), accepted.mime).await?;
     let now = db::now_ms();
     let media = Media {
@@ -124,9 +178,14 @@ pub async fn accept(
         sha256: upload.sha256.clone(),
         description,
         created_at: now,
+        width: None,
+        height: None,
+        blurhash: None,
+        focus: None,
+        variants: Vec::new(),
     };
     let job = queue.prepare(PROCESS_MEDIA, &super::process::Payload { media_id: id })?;
-    if let Err(e) = db::media::insert_with_job(db, &media, &job.as_new()).await {
+    if let Err(e) = db::media::insert_with_job(db, &media, &job).await {
         // Nothing half-done stays behind: the object goes with the failed record.
         if let Err(cleanup) = store.delete(&key).await {
             tracing::warn!(error = %cleanup, key = %key, "cannot remove an orphaned upload");

@@ -1,4 +1,5 @@
 //! Media: taking uploads in (spool, sniff, store, record) and processing them on the workers.
 
 pub mod ingest;
+pub mod photo;
 pub mod process;

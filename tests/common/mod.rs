@@ -244,27 +244,14 @@ impl Instance {
     }
 }
 
-/// A small but real JPEG (8×8, grey), as a camera would write one minus the metadata.
+/// A small, real JPEG (96×64 gradient), encoded by the image crate.
 pub fn tiny_jpeg() -> Vec<u8> {
-    let mut bytes = hex_decode(concat!(
-        "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f",
-        "141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080008000801",
-        "011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403",
-        "050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a1617",
-        "18191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a83",
-        "8485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7",
-        "d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbfcffd9"
-    ));
-    // Padding after the end marker makes sizes large enough to exercise ranges meaningfully.
-    bytes.extend(std::iter::repeat_n(0u8, 4096));
-    bytes
-}
-
-pub fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+    let img = image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, 128]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .expect("encode jpeg");
+    out
 }
 
 /// Pseudo-random bytes that start like an MP4 (`ftyp` box), for video uploads and big files.

@@ -1,0 +1,129 @@
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use serde::Deserialize;
+
+use super::{
+    auth::{CurrentAccount, Viewer},
+    body, entities,
+};
+use crate::{
+    app::AppState,
+    db::statuses::{Page, Timeline},
+    error::Result,
+    statuses::{self, Hydrated, NewStatus},
+};
+
+#[derive(Deserialize)]
+pub struct CreateRequest {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    media_ids: Vec<String>,
+    visibility: Option<String>,
+    #[serde(default)]
+    sensitive: bool,
+    #[serde(default)]
+    spoiler_text: String,
+    in_reply_to_id: Option<String>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let request: CreateRequest = body::parse(&req, &bytes)?;
+    let (status, media) = statuses::create(
+        &state,
+        &current.0,
+        NewStatus {
+            text: request.status,
+            media_ids: request.media_ids,
+            visibility: request.visibility,
+            sensitive: request.sensitive,
+            spoiler_text: request.spoiler_text,
+            in_reply_to_id: request.in_reply_to_id,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(entities::status(&state, &status, &current.0, &media)))
+}
+
+pub async fn show(state: web::Data<AppState>, viewer: Viewer, id: web::Path<String>) -> Result<HttpResponse> {
+    let (status, author, media) = statuses::fetch(&state, &id, viewer.account.as_ref()).await?;
+    Ok(HttpResponse::Ok().json(entities::status(&state, &status, &author, &media)))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let (status, media) = statuses::delete(&state, &id, &current.0).await?;
+    Ok(HttpResponse::Ok().json(entities::status(&state, &status, &current.0, &media)))
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
+    limit: Option<i64>,
+}
+
+impl PageQuery {
+    fn page(&self) -> Page {
+        Page {
+            max_id: self.max_id.clone(),
+            since_id: self.since_id.clone(),
+            min_id: self.min_id.clone(),
+            limit: self.limit.unwrap_or(20),
+        }
+    }
+}
+
+/// The statuses as JSON with Mastodon's `Link` header for the next (older) and previous pages.
+fn page_response(state: &AppState, req: &HttpRequest, items: &[Hydrated]) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if let (Some(first), Some(last)) = (items.first(), items.last()) {
+        let base = format!("{}{}", state.config.public_url(), req.path());
+        response.insert_header((
+            header::LINK,
+            format!(
+                "<{base}?max_id={}>; rel=\"next\", <{base}?min_id={}>; rel=\"prev\"",
+                last.status.id, first.status.id
+            ),
+        ));
+    }
+    let body: Vec<_> = items
+        .iter()
+        .map(|h| entities::status(state, &h.status, &h.author, &h.media))
+        .collect();
+    response.json(body)
+}
+
+pub async fn public_timeline(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let items = statuses::timeline(&state, Timeline::Public, &query.page()).await?;
+    Ok(page_response(&state, &req, &items))
+}
+
+pub async fn home_timeline(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let items = statuses::timeline(
+        &state,
+        Timeline::Home {
+            account_id: &current.0.id,
+        },
+        &query.page(),
+    )
+    .await?;
+    Ok(page_response(&state, &req, &items))
+}

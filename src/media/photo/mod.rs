@@ -1,0 +1,341 @@
+//! The photo pipeline: from an uploaded original to the files that are served.
+//!
+//! Every served file is upright without an Orientation tag, carries no metadata that could
+//! identify a person or place (EXIF, GPS, XMP, IPTC, maker notes, comments), and keeps the
+//! original's colour profile so colours stay right. JPEGs are decoded once, scaled in the DCT
+//! domain by libjpeg-turbo to just above the largest size needed, and resized from there; a JPEG
+//! that needs neither resizing nor rotation is not recompressed at all.
+
+pub mod jpeg;
+
+use std::io::Cursor;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, metadata::Orientation};
+
+/// Long-edge sizes of the served variants.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub display: u32,
+    pub preview: u32,
+    pub thumb: u32,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Sizes {
+            display: 2048,
+            preview: 640,
+            thumb: 160,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PhotoError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the image is {width}×{height} pixels, more than this instance's limit of {limit} pixels")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the image is damaged or incomplete: {0}")]
+    Broken(String),
+}
+
+/// What a header says, read without decoding any pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub format: ImageFormat,
+    /// As displayed, after the orientation is applied.
+    pub width: u32,
+    pub height: u32,
+    pub orientation: Orientation,
+    pub has_alpha: bool,
+}
+
+pub struct Variant {
+    pub name: &'static str,
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub mime: &'static str,
+    pub extension: &'static str,
+}
+
+pub struct Processed {
+    pub width: u32,
+    pub height: u32,
+    /// display, preview, thumb: in that order.
+    pub variants: Vec<Variant>,
+    pub blurhash: String,
+    /// True when the display file is the original's compressed data, only stripped.
+    pub lossless: bool,
+}
+
+fn broken(e: impl std::fmt::Display) -> PhotoError {
+    PhotoError::Broken(e.to_string())
+}
+
+fn reader(data: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PhotoError> {
+    let reader = ImageReader::new(Cursor::new(data))
+        .with_guessed_format()
+        .map_err(broken)?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP) => Ok(reader),
+        Some(other) => Err(PhotoError::Unsupported(format!(
+            "{} images are not supported; upload JPEG, PNG, WebP or GIF",
+            other
+                .extensions_str()
+                .first()
+                .copied()
+                .unwrap_or("these")
+                .to_uppercase()
+        ))),
+        None => Err(PhotoError::Unsupported(
+            "this is not an image format Kaleido reads".into(),
+        )),
+    }
+}
+
+fn swaps_axes(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// Reads the header and checks the pixel limit before anything is decoded, so a small file that
+/// claims enormous dimensions (a decompression bomb) is refused for the price of its header.
+pub fn probe(data: &[u8], max_pixels: u64) -> Result<Probe, PhotoError> {
+    let reader = reader(data)?;
+    let format = reader.format().ok_or_else(|| broken("unknown format"))?;
+    let mut decoder = reader.into_decoder().map_err(broken)?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(broken("the image has no pixels"));
+    }
+    if u64::from(w) * u64::from(h) > max_pixels {
+        return Err(PhotoError::TooManyPixels {
+            width: w,
+            height: h,
+            limit: max_pixels,
+        });
+    }
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let (width, height) = if swaps_axes(orientation) { (h, w) } else { (w, h) };
+    Ok(Probe {
+        format,
+        width,
+        height,
+        orientation,
+        has_alpha: decoder.color_type().has_alpha(),
+    })
+}
+
+/// The size that fits `long_edge`, never larger than the image itself.
+pub fn fit(width: u32, height: u32, long_edge: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= long_edge {
+        return (width, height);
+    }
+    let scale = f64::from(long_edge) / f64::from(longest);
+    let w = ((f64::from(width) * scale).round() as u32).clamp(1, long_edge);
+    let h = ((f64::from(height) * scale).round() as u32).clamp(1, long_edge);
+    (w, h)
+}
+
+/// Produces the display, preview and thumbnail files of an image.
+pub fn process(data: &[u8], sizes: Sizes, max_pixels: u64) -> Result<Processed, PhotoError> {
+    let probe = probe(data, max_pixels)?;
+    let icc = match probe.format {
+        ImageFormat::Jpeg => jpeg::icc_profile(data),
+        _ => reader(data)?
+            .into_decoder()
+            .ok()
+            .and_then(|mut d| d.icc_profile().ok().flatten()),
+    };
+    let display_size = fit(probe.width, probe.height, sizes.display);
+    let needs_pixels_changed =
+        display_size != (probe.width, probe.height) || probe.orientation != Orientation::NoTransforms;
+
+    // Decode once, as small as the largest variant allows.
+    let mut image = match probe.format {
+        ImageFormat::Jpeg => decode_jpeg_scaled(data, display_size.0.max(display_size.1))?,
+        _ => {
+            let decoder = reader(data)?.into_decoder().map_err(broken)?;
+            let image = DynamicImage::from_decoder(decoder).map_err(broken)?;
+            if probe.has_alpha {
+                DynamicImage::ImageRgba8(image.into_rgba8())
+            } else {
+                DynamicImage::ImageRgb8(image.into_rgb8())
+            }
+        }
+    };
+    image.apply_orientation(probe.orientation);
+
+    let as_jpeg = probe.format == ImageFormat::Jpeg || (!probe.has_alpha && probe.format != ImageFormat::Png);
+    let encode = |img: &DynamicImage, quality: i32| -> Result<Vec<u8>, PhotoError> {
+        if as_jpeg {
+            encode_jpeg(img, quality, icc.as_deref())
+        } else {
+            encode_png(img, icc.as_deref())
+        }
+    };
+    let (mime, extension) = if as_jpeg {
+        ("image/jpeg", "jpg")
+    } else {
+        ("image/png", "png")
+    };
+
+    let mut variants = Vec::with_capacity(3);
+    let lossless = probe.format == ImageFormat::Jpeg && !needs_pixels_changed;
+    let display = resize(&image, display_size)?;
+    let display_bytes = if lossless {
+        jpeg::strip_metadata(data).map_err(broken)?
+    } else {
+        encode(&display, 90)?
+    };
+    variants.push(Variant {
+        name: "display",
+        bytes: display_bytes,
+        width: display.width(),
+        height: display.height(),
+        mime,
+        extension,
+    });
+    // Each smaller variant is made from the previous one: less work, same result.
+    let mut previous = display;
+    for (name, long_edge) in [("preview", sizes.preview), ("thumb", sizes.thumb)] {
+        let size = fit(probe.width, probe.height, long_edge);
+        let bytes = match variants.last() {
+            Some(last) if (last.width, last.height) == size => last.bytes.clone(),
+            _ => {
+                previous = resize(&previous, size)?;
+                encode(&previous, 85)?
+            }
+        };
+        variants.push(Variant {
+            name,
+            bytes,
+            width: size.0,
+            height: size.1,
+            mime,
+            extension,
+        });
+    }
+    let blurhash = blurhash_of(&previous)?;
+    Ok(Processed {
+        width: probe.width,
+        height: probe.height,
+        variants,
+        blurhash,
+        lossless,
+    })
+}
+
+/// Picks the smallest DCT scaling (1/8, 1/4, 1/2 or 1) whose result still covers `long_edge`,
+/// so a 24-megapixel photo is never decoded at full size to make a 2048-pixel one.
+fn decode_jpeg_scaled(data: &[u8], long_edge: u32) -> Result<DynamicImage, PhotoError> {
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(broken)?;
+    let header = decompressor.read_header(data).map_err(broken)?;
+    if matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    ) {
+        // libjpeg-turbo will not convert CMYK to RGB; the pure-Rust decoder does.
+        let image = image::load_from_memory_with_format(data, ImageFormat::Jpeg).map_err(broken)?;
+        return Ok(DynamicImage::ImageRgb8(image.into_rgb8()));
+    }
+    let longest = header.width.max(header.height);
+    let denom = [8usize, 4, 2, 1]
+        .into_iter()
+        .find(|d| longest.div_ceil(*d) >= long_edge as usize)
+        .unwrap_or(1);
+    let width = header.width.div_ceil(denom);
+    let height = header.height.div_ceil(denom);
+    let mut pixels = vec![0u8; width * height * 3];
+    let output = turbojpeg::Image {
+        pixels: pixels.as_mut_slice(),
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    // A truncated or corrupt file is an error here (libjpeg-turbo's warnings count), never a
+    // half-grey picture.
+    decompressor.decompress(data, output).map_err(broken)?;
+    let w = u32::try_from(width).map_err(broken)?;
+    let h = u32::try_from(height).map_err(broken)?;
+    image::RgbImage::from_raw(w, h, pixels)
+        .map(DynamicImage::ImageRgb8)
+        .ok_or_else(|| broken("decoded size mismatch"))
+}
+
+fn resize(image: &DynamicImage, (width, height): (u32, u32)) -> Result<DynamicImage, PhotoError> {
+    if (image.width(), image.height()) == (width, height) {
+        return Ok(image.clone());
+    }
+    let mut out = DynamicImage::new(width, height, image.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new().resize(image, &mut out, &options).map_err(broken)?;
+    Ok(out)
+}
+
+fn encode_jpeg(image: &DynamicImage, quality: i32, icc: Option<&[u8]>) -> Result<Vec<u8>, PhotoError> {
+    let rgb = image.to_rgb8();
+    let mut compressor = turbojpeg::Compressor::new().map_err(broken)?;
+    compressor.set_quality(quality);
+    compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2);
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    let input = turbojpeg::Image {
+        pixels: rgb.as_raw().as_slice(),
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    let jpeg = compressor.compress_to_vec(input).map_err(broken)?;
+    match icc {
+        Some(icc) => jpeg::with_icc_profile(&jpeg, icc).map_err(broken),
+        None => Ok(jpeg),
+    }
+}
+
+fn encode_png(image: &DynamicImage, icc: Option<&[u8]>) -> Result<Vec<u8>, PhotoError> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut out);
+    if let Some(icc) = icc {
+        // A profile the encoder refuses is dropped rather than failing the photo.
+        let _ = encoder.set_icc_profile(icc.to_vec());
+    }
+    encoder
+        .write_image(
+            image.as_bytes(),
+            image.width(),
+            image.height(),
+            image.color().into(),
+        )
+        .map_err(broken)?;
+    Ok(out)
+}
+
+fn blurhash_of(image: &DynamicImage) -> Result<String, PhotoError> {
+    let rgba = image.to_rgba8();
+    blurhash::encode(4, 4, rgba.width(), rgba.height(), rgba.as_raw()).map_err(broken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_never_upscales() {
+        assert_eq!(fit(4000, 3000, 2048), (2048, 1536));
+        assert_eq!(fit(3000, 4000, 640), (480, 640));
+        assert_eq!(fit(800, 600, 2048), (800, 600));
+        assert_eq!(fit(10000, 3, 160), (160, 1));
+    }
+}

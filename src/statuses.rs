@@ -1,0 +1,173 @@
+//! Posting, reading and deleting statuses, and who may see them.
+
+use std::collections::HashMap;
+
+use crate::{
+    app::AppState,
+    db::{self, statuses::Page},
+    domain::{
+        account::Account,
+        media::{Media, MediaState},
+        status::{self, Status, Visibility},
+    },
+    error::{Error, Result},
+    media::process::{PURGE_MEDIA, Payload},
+};
+
+pub struct NewStatus {
+    pub text: String,
+    pub media_ids: Vec<String>,
+    pub visibility: Option<String>,
+    pub sensitive: bool,
+    pub spoiler_text: String,
+    pub in_reply_to_id: Option<String>,
+}
+
+pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Result<(Status, Vec<Media>)> {
+    let visibility = Visibility::parse(new.visibility.as_deref().unwrap_or("public"))?;
+    let mut ids = new.media_ids;
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    if unique.len() != ids.len() {
+        return Err(Error::unprocessable("the same media is attached twice"));
+    }
+    let found = db::media::owned(&state.db, &author.id, &ids).await?;
+    let mut by_id: HashMap<String, Media> = found.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let mut media = Vec::with_capacity(ids.len());
+    for id in ids.drain(..) {
+        let item = by_id
+            .remove(&id)
+            .ok_or_else(|| Error::unprocessable(format!("media {id} not found")))?;
+        if item.state == MediaState::Failed {
+            return Err(Error::unprocessable(format!(
+                "media {id} could not be processed: {}",
+                item.error.as_deref().unwrap_or("unknown error")
+            )));
+        }
+        media.push(item);
+    }
+    let kinds: Vec<_> = media.iter().map(|m| m.kind).collect();
+    status::validate(
+        &new.text,
+        &new.spoiler_text,
+        &kinds,
+        state.config.limits.max_album_size,
+    )?;
+    if let Some(parent) = &new.in_reply_to_id {
+        let parent = db::statuses::get(&state.db, parent).await?;
+        if !parent.as_ref().is_some_and(|p| can_see(p, Some(author))) {
+            return Err(Error::not_found("the status replied to"));
+        }
+    }
+    let now = db::now_ms();
+    let all_ready = media.iter().all(|m| m.state == MediaState::Ready);
+    let status = Status {
+        id: uuid::Uuid::now_v7().to_string(),
+        account_id: author.id.clone(),
+        text: new.text,
+        visibility,
+        // A content warning implies the media is hidden too, as Mastodon does.
+        sensitive: new.sensitive || !new.spoiler_text.trim().is_empty(),
+        spoiler_text: new.spoiler_text.trim().to_owned(),
+        in_reply_to_id: new.in_reply_to_id,
+        published_at: all_ready.then_some(now),
+        created_at: now,
+    };
+    let media_ids: Vec<String> = media.iter().map(|m| m.id.clone()).collect();
+    db::statuses::insert(&state.db, &status, &media_ids).await?;
+    if !all_ready {
+        // A job may have finished between our read and the insert: publish if so.
+        for m in &media {
+            db::statuses::publish_ready(&state.db, &m.id).await?;
+        }
+    }
+    let status = db::statuses::get(&state.db, &status.id)
+        .await?
+        .ok_or_else(|| Error::internal("status vanished after insert"))?;
+    Ok((status, media))
+}
+
+/// Whether `viewer` (None: anonymous) may see the status.
+pub fn can_see(status: &Status, viewer: Option<&Account>) -> bool {
+    let own = viewer.is_some_and(|v| v.id == status.account_id);
+    if own {
+        return true;
+    }
+    status.published_at.is_some() && matches!(status.visibility, Visibility::Public | Visibility::Unlisted)
+}
+
+/// A status, its author and its media, if `viewer` may see it.
+pub async fn fetch(
+    state: &AppState,
+    id: &str,
+    viewer: Option<&Account>,
+) -> Result<(Status, Account, Vec<Media>)> {
+    let status = db::statuses::get(&state.db, id)
+        .await?
+        .filter(|s| can_see(s, viewer))
+        .ok_or_else(|| Error::not_found("status"))?;
+    let author = db::accounts::by_id(&state.db, &status.account_id)
+        .await?
+        .ok_or_else(|| Error::not_found("status"))?;
+    let mut media = db::statuses::media_of(&state.db, &[status.id.as_str()]).await?;
+    let media = media.remove(&status.id).unwrap_or_default();
+    Ok((status, author, media))
+}
+
+pub async fn delete(state: &AppState, id: &str, owner: &Account) -> Result<(Status, Vec<Media>)> {
+    let (status, _, media) = fetch(state, id, Some(owner)).await?;
+    if status.account_id != owner.id {
+        return Err(Error::not_found("status"));
+    }
+    let queue = &state.queue;
+    let purge = |media_id: &str| {
+        queue.prepare(
+            PURGE_MEDIA,
+            &Payload {
+                media_id: media_id.to_owned(),
+            },
+        )
+    };
+    db::statuses::delete(&state.db, &status.id, &purge).await?;
+    state.queue.wake();
+    Ok((status, media))
+}
+
+/// Statuses with their authors and media, ready to render.
+pub struct Hydrated {
+    pub status: Status,
+    pub author: Account,
+    pub media: Vec<Media>,
+}
+
+pub async fn hydrate(state: &AppState, statuses: Vec<Status>) -> Result<Vec<Hydrated>> {
+    let ids: Vec<&str> = statuses.iter().map(|s| s.id.as_str()).collect();
+    let mut media = db::statuses::media_of(&state.db, &ids).await?;
+    let mut authors: HashMap<String, Account> = HashMap::new();
+    let mut out = Vec::with_capacity(statuses.len());
+    for status in statuses {
+        if !authors.contains_key(&status.account_id)
+            && let Some(a) = db::accounts::by_id(&state.db, &status.account_id).await?
+        {
+            authors.insert(a.id.clone(), a);
+        }
+        let Some(author) = authors.get(&status.account_id).cloned() else {
+            continue;
+        };
+        let media = media.remove(&status.id).unwrap_or_default();
+        out.push(Hydrated {
+            status,
+            author,
+            media,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn timeline(
+    state: &AppState,
+    timeline: db::statuses::Timeline<'_>,
+    page: &Page,
+) -> Result<Vec<Hydrated>> {
+    let statuses = db::statuses::timeline(&state.db, timeline, page).await?;
+    hydrate(state, statuses).await
+}
