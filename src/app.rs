@@ -71,6 +71,13 @@ impl AppState {
             .then(|| WorkerPool::start(&self.queue, self.registry(), &self.config.workers, self.grace()))
     }
 
+    /// A pool of `count` workers regardless of `workers.count` (the `worker` command, tests).
+    pub fn start_workers_with(&self, count: usize) -> WorkerPool {
+        let mut config = self.config.workers.clone();
+        config.count = count;
+        WorkerPool::start(&self.queue, self.registry(), &config, self.grace())
+    }
+
     fn grace(&self) -> Duration {
         Duration::from_secs(self.config.server.shutdown_grace_seconds)
     }

@@ -72,17 +72,12 @@ async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
             running.stop().await;
         }
         Command::Worker => {
-            let mut config = config;
-            if config.workers.count == 0 {
-                config.workers.count = 1;
-            }
+            let count = config.workers.count.max(1);
             let state = app::AppState::connect(config).await?;
-            let pool = state.start_workers();
+            let pool = state.start_workers_with(count);
             app::shutdown_signal().await;
             tracing::info!("shutting down");
-            if let Some(pool) = pool {
-                pool.shutdown().await;
-            }
+            pool.shutdown().await;
         }
         Command::Migrate => {
             let db = Db::connect(&config.database).await?;
