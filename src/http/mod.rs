@@ -11,7 +11,9 @@ pub mod oauth;
 pub mod pages;
 pub mod range;
 mod request_id;
+pub mod session;
 pub mod statuses;
+pub mod views;
 
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
 
@@ -43,6 +45,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .wrap(middleware::from_fn(request_id::request_id))
                 .wrap(middleware::Compress::default())
                 .route("/", web::get().to(pages::index))
+                .route("/login", web::get().to(session::login_form))
+                .route("/login", web::post().to(session::login))
+                .route("/logout", web::post().to(session::logout))
+                .route("/upload", web::get().to(session::upload_page))
+                .route("/statuses/{id}", web::get().to(pages::status_by_id))
+                .route("/@{name}", web::get().to(pages::profile))
+                .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/oauth/token", web::post().to(oauth::token))

@@ -1,12 +1,19 @@
 //! Server-rendered pages from the `web/` templates, embedded in the binary at build time.
+//! Everything reads without JavaScript; scripts only add the album arrows, blurhash
+//! placeholders and the upload page's progress.
 
 use actix_web::{HttpResponse, http::header, web};
-use minijinja::{Environment, context};
+use minijinja::{Environment, Value, context};
 
+use super::{auth::Viewer, views};
 use crate::{
     app::AppState,
-    db,
+    db::{
+        self,
+        statuses::{Page, Timeline},
+    },
     error::{Error, Result},
+    statuses,
 };
 
 pub struct Templates {
@@ -15,18 +22,42 @@ pub struct Templates {
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../web/templates/base.html")),
+    ("grid.html", include_str!("../../web/templates/grid.html")),
     ("index.html", include_str!("../../web/templates/index.html")),
+    ("profile.html", include_str!("../../web/templates/profile.html")),
+    ("status.html", include_str!("../../web/templates/status.html")),
+    ("login.html", include_str!("../../web/templates/login.html")),
+    ("upload.html", include_str!("../../web/templates/upload.html")),
+    ("error.html", include_str!("../../web/templates/error.html")),
 ];
 
-const ASSETS: &[(&str, &str, &[u8])] = &[(
-    "style.css",
-    "text/css; charset=utf-8",
-    include_bytes!("../../web/static/style.css"),
-)];
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../web/static/style.css"),
+    ),
+    (
+        "blurhash.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/static/blurhash.js"),
+    ),
+    (
+        "album.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/static/album.js"),
+    ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/static/upload.js"),
+    ),
+];
 
 impl Templates {
     pub fn new() -> Result<Templates> {
         let mut env = Environment::new();
+        env.set_formatter(escape_html);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .map_err(|e| Error::internal(format!("template {name} is invalid")).with_source(e))?;
@@ -34,7 +65,7 @@ impl Templates {
         Ok(Templates { env })
     }
 
-    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String> {
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String> {
         self.env
             .get_template(name)
             .and_then(|t| t.render(ctx))
@@ -42,30 +73,195 @@ impl Templates {
     }
 }
 
-fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
+/// HTML escaping of the five characters that matter, leaving URLs readable (minijinja's default
+/// also escapes `/`, which bloats every link and confuses naive link-preview scrapers).
+fn escape_html(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &Value,
+) -> std::result::Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(text) if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
+            for c in text.chars() {
+                let escaped = match c {
+                    '&' => "&amp;",
+                    '<' => "&lt;",
+                    '>' => "&gt;",
+                    '"' => "&quot;",
+                    '\'' => "&#39;",
+                    _ => {
+                        write!(out, "{c}")
+                            .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))?;
+                        continue;
+                    }
+                };
+                out.write_str(escaped)
+                    .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))?;
+            }
+            Ok(())
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+pub fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' https: data:; media-src 'self' https: blob:",
+            "default-src 'self'; img-src 'self' https: data: blob:; media-src 'self' https: blob:; \
+             style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"))
         .body(body)
 }
 
-pub async fn index(state: web::Data<AppState>) -> Result<HttpResponse> {
+/// Renders a page with what every page needs (host, viewer, CSRF token).
+pub fn page(state: &AppState, viewer: &Viewer, name: &str, ctx: Value) -> Result<HttpResponse> {
+    page_with_status(state, viewer, name, ctx, actix_web::http::StatusCode::OK)
+}
+
+pub fn page_with_status(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    ctx: Value,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse> {
+    let common = context! {
+        host => views::host(state),
+        version => env!("CARGO_PKG_VERSION"),
+        viewer => viewer.account.as_ref().map(|a| context! { username => a.username.clone() }),
+        csrf_token => viewer.csrf_token.clone(),
+    };
+    let body = state.templates.render(name, context! { ..ctx, ..common })?;
+    Ok(html(status, body))
+}
+
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    max_id: Option<String>,
+}
+
+fn page_of(query: &PageQuery) -> Page {
+    Page {
+        max_id: query.max_id.clone(),
+        limit: 24,
+        ..Page::default()
+    }
+}
+
+fn older_link(posts: &[views::Post], base: &str) -> Option<String> {
+    (posts.len() >= 24)
+        .then(|| posts.last().map(|p| format!("{base}?max_id={}", p.id)))
+        .flatten()
+}
+
+pub async fn index(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let items = statuses::timeline(&state, Timeline::Public, &page_of(&query)).await?;
+    let posts: Vec<_> = items.iter().map(|i| views::post(&state, i)).collect();
     let accounts = db::accounts::count(&state.db).await?;
-    let host = state
-        .config
-        .public_url()
-        .split_once("://")
-        .map_or(state.config.public_url(), |(_, h)| h)
-        .to_owned();
-    let body = state.templates.render(
+    let older = older_link(&posts, "/");
+    page(
+        &state,
+        &viewer,
         "index.html",
-        context! { host => host, accounts => accounts, version => env!("CARGO_PKG_VERSION") },
-    )?;
-    Ok(html(body))
+        context! { posts => posts, accounts => accounts, older => older },
+    )
+}
+
+pub async fn profile(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    name: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let key = name.trim_start_matches('@').to_ascii_lowercase();
+    let Some(account) = db::accounts::by_username(&state.db, &key).await? else {
+        return not_found_page(&state, &viewer);
+    };
+    let items = statuses::timeline(
+        &state,
+        Timeline::Account {
+            account_id: &account.id,
+        },
+        &page_of(&query),
+    )
+    .await?;
+    let posts: Vec<_> = items.iter().map(|i| views::post(&state, i)).collect();
+    let count = db::statuses::count_for_account(&state.db, &account.id).await?;
+    let older = older_link(&posts, &format!("/@{}", account.username));
+    page(
+        &state,
+        &viewer,
+        "profile.html",
+        context! {
+            profile => context! {
+                username => account.username.clone(),
+                name => if account.display_name.is_empty() { account.username.clone() } else { account.display_name.clone() },
+                handle => format!("@{}@{}", account.username, views::host(&state)),
+                posts => count,
+            },
+            posts => posts,
+            older => older,
+        },
+    )
+}
+
+pub async fn status_page(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (name, id) = path.into_inner();
+    show_status(&state, &viewer, &id, Some(name.trim_start_matches('@'))).await
+}
+
+pub async fn status_by_id(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    show_status(&state, &viewer, &id, None).await
+}
+
+async fn show_status(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    name: Option<&str>,
+) -> Result<HttpResponse> {
+    let found = statuses::fetch(state, id, viewer.account.as_ref()).await;
+    let (status, author, media) = match found {
+        Ok(found) => found,
+        Err(e) if e.kind == crate::error::Kind::NotFound => return not_found_page(state, viewer),
+        Err(e) => return Err(e),
+    };
+    if name.is_some_and(|n| !n.eq_ignore_ascii_case(&author.username)) {
+        return not_found_page(state, viewer);
+    }
+    let item = statuses::Hydrated {
+        status,
+        author,
+        media,
+    };
+    let post = views::post(state, &item);
+    page(state, viewer, "status.html", context! { post => post })
+}
+
+pub fn not_found_page(state: &AppState, viewer: &Viewer) -> Result<HttpResponse> {
+    page_with_status(
+        state,
+        viewer,
+        "error.html",
+        context! { title => "Not found", message => "There is nothing here, or it is not public." },
+        actix_web::http::StatusCode::NOT_FOUND,
+    )
 }
 
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse> {

@@ -246,7 +246,14 @@ impl Instance {
 
 /// A small, real JPEG (96×64 gradient), encoded by the image crate.
 pub fn tiny_jpeg() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, 128]));
+    jpeg(96, 64)
+}
+
+/// A real JPEG of the given size (a gradient), encoded by the image crate.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
+    });
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
         .encode_image(&img)

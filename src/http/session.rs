@@ -1,0 +1,188 @@
+//! Logging in and out of the web UI, and the pages that need a login.
+//!
+//! The session cookie is HttpOnly and SameSite=Lax; forms carry a CSRF token (the login form a
+//! double-submit cookie, since there is no session yet).
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    http::{StatusCode, header},
+    web,
+};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{
+    auth::{SESSION_COOKIE, Viewer},
+    pages::{page, page_with_status},
+};
+use crate::{
+    accounts::{self, SESSION_DAYS},
+    app::AppState,
+    error::{Error, Kind, Result},
+};
+
+const LOGIN_CSRF_COOKIE: &str = "kaleido_login_csrf";
+
+/// Only same-site paths are followed after login: never `//evil.example` or a full URL.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    state.config.public_url().starts_with("https://")
+}
+
+fn cookie<'a>(state: &AppState, name: &'a str, value: String, max_age: CookieDuration) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(state))
+        .max_age(max_age)
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse> {
+    if viewer.account.is_some() {
+        return Ok(redirect(&safe_next(query.next.as_deref())));
+    }
+    render_login(&state, &viewer, query.next.as_deref(), None, StatusCode::OK)
+}
+
+fn render_login(
+    state: &AppState,
+    viewer: &Viewer,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse> {
+    let token = accounts::new_csrf_token();
+    let mut response = page_with_status(
+        state,
+        viewer,
+        "login.html",
+        context! { next => safe_next(next), login_csrf => token.clone(), error => error },
+        status,
+    )?;
+    response
+        .add_cookie(&cookie(state, LOGIN_CSRF_COOKIE, token, CookieDuration::hours(2)))
+        .map_err(|e| Error::internal("cannot set cookie").with_source(e))?;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse> {
+    let expected = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
+    if !expected.is_some_and(|e| accounts::same_secret(&e, &form.csrf)) {
+        return render_login(
+            &state,
+            &viewer,
+            form.next.as_deref(),
+            Some("The form expired. Please try again."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let account = match accounts::login(&state.db, &form.username, &form.password).await {
+        Ok(account) => account,
+        Err(e) if e.kind == Kind::Unauthorized => {
+            return render_login(
+                &state,
+                &viewer,
+                form.next.as_deref(),
+                Some("That username and password do not match."),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let session = accounts::start_session(&state.db, &account).await?;
+    let mut response = redirect(&safe_next(form.next.as_deref()));
+    let added = response
+        .add_cookie(&cookie(
+            &state,
+            SESSION_COOKIE,
+            session.cookie,
+            CookieDuration::days(SESSION_DAYS),
+        ))
+        .and_then(|_| response.add_removal_cookie(&Cookie::build(LOGIN_CSRF_COOKIE, "").path("/").finish()));
+    added.map_err(|e| Error::internal("cannot set cookie").with_source(e))?;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    req: HttpRequest,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse> {
+    let valid = viewer
+        .csrf_token
+        .as_deref()
+        .is_some_and(|t| accounts::same_secret(t, &form.csrf));
+    if !valid {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "invalid_csrf_token",
+            "the form has expired; reload the page",
+        ));
+    }
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        accounts::end_session(&state.db, cookie.value()).await?;
+    }
+    let mut response = redirect("/");
+    response
+        .add_removal_cookie(&Cookie::build(SESSION_COOKIE, "").path("/").finish())
+        .map_err(|e| Error::internal("cannot clear cookie").with_source(e))?;
+    Ok(response)
+}
+
+pub async fn upload_page(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse> {
+    if viewer.account.is_none() {
+        return Ok(redirect("/login?next=/upload"));
+    }
+    page(
+        &state,
+        &viewer,
+        "upload.html",
+        context! {
+            max_album => state.config.limits.max_album_size,
+            max_bytes => state.config.limits.max_image_bytes,
+        },
+    )
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}

@@ -1,0 +1,121 @@
+//! What the templates see: plain data built from statuses and media, with the URLs, sizes and
+//! text already decided, so templates only lay things out.
+
+use serde::Serialize;
+
+use super::entities::{file_url, status_url};
+use crate::{
+    app::AppState,
+    domain::{
+        media::{Media, MediaKind, MediaState},
+        status::to_html,
+    },
+    statuses::Hydrated,
+};
+
+#[derive(Serialize)]
+pub struct Photo {
+    pub src: String,
+    pub srcset: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    pub blurhash: Option<String>,
+    pub is_video: bool,
+    pub ready: bool,
+}
+
+#[derive(Serialize)]
+pub struct Post {
+    pub id: String,
+    pub url: String,
+    pub author_name: String,
+    pub author_handle: String,
+    pub author_url: String,
+    pub content_html: String,
+    pub excerpt: String,
+    /// A short title for the page and link previews.
+    pub title: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: String,
+    pub photos: Vec<Photo>,
+    pub published: bool,
+}
+
+pub fn host(state: &AppState) -> String {
+    let url = state.config.public_url();
+    url.split_once("://").map_or(url, |(_, h)| h).to_owned()
+}
+
+pub fn photo(state: &AppState, media: &Media) -> Photo {
+    let ready = media.state == MediaState::Ready;
+    // One candidate per width: small images have identical variants.
+    let mut widths = Vec::new();
+    let srcset = ["thumb", "preview", "display"]
+        .iter()
+        .filter_map(|name| media.variant(name))
+        .filter(|v| {
+            let new = !widths.contains(&v.width);
+            widths.push(v.width);
+            new
+        })
+        .map(|v| format!("{} {}w", file_url(state, &v.key), v.width))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let main = media.variant("display").or_else(|| media.variant("original"));
+    Photo {
+        src: main
+            .filter(|_| ready)
+            .map(|v| file_url(state, &v.key))
+            .unwrap_or_default(),
+        srcset,
+        width: main.map_or(0, |v| v.width),
+        height: main.map_or(0, |v| v.height),
+        // Every image gets an alt attribute; an empty one says "decorative" rather than nothing.
+        alt: media.description.clone().unwrap_or_default(),
+        blurhash: media.blurhash.clone(),
+        is_video: media.kind == MediaKind::Video,
+        ready,
+    }
+}
+
+fn title(text: &str, photos: usize) -> String {
+    let first_line = text.lines().next().unwrap_or_default().trim();
+    if first_line.is_empty() {
+        return match photos {
+            0 => "a post".to_owned(),
+            1 => "a photo".to_owned(),
+            n => format!("{n} photos"),
+        };
+    }
+    let mut title: String = first_line.chars().take(60).collect();
+    if first_line.chars().count() > 60 {
+        title.push('…');
+    }
+    title
+}
+
+pub fn post(state: &AppState, item: &Hydrated) -> Post {
+    let text = item.status.text.trim();
+    let excerpt: String = text.chars().take(200).collect();
+    Post {
+        id: item.status.id.clone(),
+        url: status_url(state, &item.author.username, &item.status.id),
+        author_name: if item.author.display_name.is_empty() {
+            item.author.username.clone()
+        } else {
+            item.author.display_name.clone()
+        },
+        author_handle: format!("@{}@{}", item.author.username, host(state)),
+        author_url: format!("{}/@{}", state.config.public_url(), item.author.username),
+        content_html: to_html(text),
+        title: title(text, item.media.len()),
+        excerpt,
+        spoiler_text: item.status.spoiler_text.clone(),
+        sensitive: item.status.sensitive,
+        created_at: super::entities::rfc3339(item.status.created_at),
+        photos: item.media.iter().map(|m| photo(state, m)).collect(),
+        published: item.status.published_at.is_some(),
+    }
+}
