@@ -5,8 +5,10 @@ CARGO_TARGET_DIR ?= /var/cache/kaleido/target
 export CARGO_TARGET_DIR
 export CARGO_TERM_COLOR ?= never
 
+# Build: libturbojpeg. Tests: ImageMagick and ExifTool make and read real photo files, Chromium
+# runs the browser tests. Benchmarks: libvips' vipsthumbnail.
 APT_PACKAGES := curl pkg-config build-essential ca-certificates libturbojpeg0-dev \
-  imagemagick libimage-exiftool-perl ghostscript libvips-tools
+  imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium
 BIN := $(CARGO_TARGET_DIR)/release/kaleido
 
 .PHONY: help deps services build run test test-only lint fmt bench clean-data
@@ -19,7 +21,11 @@ deps: ## install the Debian packages and cargo tools the build and tests use
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /dev/null; \
 	fi
+	@# Node.js may come from elsewhere than Debian (its npm then conflicts with Debian's): only
+	@# install Debian's when there is none.
+	@command -v npm > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm > /dev/null; }
 	@command -v cargo-nextest > /dev/null || cargo install cargo-nextest --locked
+	@[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 
 services: deps ## start PostgreSQL and the Garage S3 server the tests use
 	@scripts/postgres.sh ensure

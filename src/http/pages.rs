@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("icon.svg", "image/svg+xml", include_bytes!("../../web/static/icon.svg")),
     (
         "style.css",
         "text/css; charset=utf-8",
