@@ -52,7 +52,8 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## format the code
 	cargo fmt --all
 
-bench: build services ## upload ingest throughput and memory against cp, for both backends
+bench: build services ## photo variants against libvips and ImageMagick; upload ingest against cp and curl
+	benches/photos.sh
 	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
 
 clean-data: ## remove ./data (the default instance's database and media)

@@ -11,11 +11,14 @@ use serde_json::Value;
 async fn upload_two_photos_with_alt_text_in_chromium() {
     let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
-        browser_dir.join("node_modules/playwright-core").is_dir() && std::path::Path::new("/usr/bin/chromium").exists(),
+        browser_dir.join("node_modules/playwright-core").is_dir()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
         "Chromium and playwright-core are missing: run the tests through `make test`"
     );
     let app = common::start(common::Backend::SqliteLocal).await;
-    kaleido::accounts::create(app.db(), "alice", "correct horse battery", false).await.expect("user");
+    kaleido::accounts::create(app.db(), "alice", "correct horse battery", false)
+        .await
+        .expect("user");
     let dir = tempfile::tempdir().expect("dir");
     let first = dir.path().join("fox.jpg");
     let second = dir.path().join("leaving.jpg");
@@ -45,18 +48,38 @@ async fn upload_two_photos_with_alt_text_in_chromium() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("report json");
     assert_eq!(
         report["alts"],
-        serde_json::json!(["A red fox sitting in fresh snow", "The fox trotting away between pine trees"])
+        serde_json::json!([
+            "A red fox sitting in fresh snow",
+            "The fox trotting away between pine trees"
+        ])
     );
     // Both photos decoded and shown, from the display size that srcset picks for the slot.
     for image in report["loaded"].as_array().expect("list") {
         assert!(image["width"].as_u64().unwrap_or(0) > 0, "{report}");
-        assert!(image["src"].as_str().is_some_and(|s| s.contains("/display.jpg")), "{report}");
+        assert!(
+            image["src"].as_str().is_some_and(|s| s.contains("/display.jpg")),
+            "{report}"
+        );
     }
-    assert_eq!(report["caption"].as_str().map(str::trim), Some("Foxes this morning"));
-    let progress: Vec<f64> = report["progress"].as_array().expect("list").iter().filter_map(Value::as_f64).collect();
+    assert_eq!(
+        report["caption"].as_str().map(str::trim),
+        Some("Foxes this morning")
+    );
+    let progress: Vec<f64> = report["progress"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
     assert!(progress.contains(&100.0), "the bars reached 100: {progress:?}");
-    assert!(progress.iter().any(|p| *p > 0.0 && *p < 100.0), "the bars moved in between: {progress:?}");
-    assert!(report["problems"].as_array().expect("list").is_empty(), "page errors: {report}");
+    assert!(
+        progress.iter().any(|p| *p > 0.0 && *p < 100.0),
+        "the bars moved in between: {progress:?}"
+    );
+    assert!(
+        report["problems"].as_array().expect("list").is_empty(),
+        "page errors: {report}"
+    );
 
     // The same post through the API.
     let token = app.login("alice", "correct horse battery").await;
@@ -71,6 +94,9 @@ async fn upload_two_photos_with_alt_text_in_chromium() {
         .await
         .expect("json");
     assert_eq!(home[0]["url"], report["url"]);
-    assert_eq!(home[0]["media_attachments"][1]["description"], "The fox trotting away between pine trees");
+    assert_eq!(
+        home[0]["media_attachments"][1]["description"],
+        "The fox trotting away between pine trees"
+    );
     app.stop().await;
 }

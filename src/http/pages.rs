@@ -32,7 +32,11 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("icon.svg", "image/svg+xml", include_bytes!("../../web/static/icon.svg")),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("../../web/static/icon.svg"),
+    ),
     (
         "style.css",
         "text/css; charset=utf-8",
