@@ -52,7 +52,9 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## format the code
 	cargo fmt --all
 
-bench: build services ## photo variants against libvips and ImageMagick; upload ingest against cp and curl
+bench: deps services ## photo variants against libvips and ImageMagick; upload ingest against cp and curl
+	@# One build for both, so shared crates are compiled once with one feature set.
+	cargo build --release --bin kaleido --example photo_variants
 	benches/photos.sh
 	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
 

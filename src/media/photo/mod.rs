@@ -235,8 +235,8 @@ pub fn process(data: &[u8], sizes: Sizes, max_pixels: u64) -> Result<Processed, 
     })
 }
 
-/// Picks the smallest DCT scaling (1/8, 1/4, 1/2 or 1) whose result still covers `long_edge`,
-/// so a 24-megapixel photo is never decoded at full size to make a 2048-pixel one.
+/// Picks the smallest DCT scaling (n/8, n = 1..=8) whose result still covers `long_edge`, so a
+/// 24-megapixel photo is never decoded at full size to make a 2048-pixel one.
 fn decode_jpeg_scaled(data: &[u8], long_edge: u32) -> Result<DynamicImage, PhotoError> {
     let mut decompressor = turbojpeg::Decompressor::new().map_err(broken)?;
     let header = decompressor.read_header(data).map_err(broken)?;
@@ -249,12 +249,12 @@ fn decode_jpeg_scaled(data: &[u8], long_edge: u32) -> Result<DynamicImage, Photo
         return Ok(DynamicImage::ImageRgb8(image.into_rgb8()));
     }
     let longest = header.width.max(header.height);
-    let denom = [8usize, 4, 2, 1]
-        .into_iter()
-        .find(|d| longest.div_ceil(*d) >= long_edge as usize)
-        .unwrap_or(1);
-    let width = header.width.div_ceil(denom);
-    let height = header.height.div_ceil(denom);
+    let eighths = (1..=8usize)
+        .find(|n| (longest * n).div_ceil(8) >= long_edge as usize)
+        .unwrap_or(8);
+    // libjpeg-turbo picks the scaling factor from the output size asked for.
+    let width = (header.width * eighths).div_ceil(8);
+    let height = (header.height * eighths).div_ceil(8);
     let mut pixels = vec![0u8; width * height * 3];
     let output = turbojpeg::Image {
         pixels: pixels.as_mut_slice(),
