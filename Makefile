@@ -5,9 +5,12 @@ CARGO_TARGET_DIR ?= /var/cache/kaleido/target
 export CARGO_TARGET_DIR
 export CARGO_TERM_COLOR ?= never
 
-# Build: libturbojpeg. Tests: ImageMagick and ExifTool make and read real photo files, Chromium
-# runs the browser tests. Benchmarks: libvips' vipsthumbnail.
+# Build: libturbojpeg, FFmpeg's libraries (bindgen needs clang). Tests: the ffmpeg CLI makes
+# clips, ImageMagick and ExifTool make and read photos, Chromium runs the browser tests.
+# Benchmarks: libvips' vipsthumbnail.
 APT_PACKAGES := curl pkg-config build-essential ca-certificates libturbojpeg0-dev \
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
+  clang libclang-dev ffmpeg \
   imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium
 BIN := $(CARGO_TARGET_DIR)/release/kaleido
 
