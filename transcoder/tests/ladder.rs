@@ -157,3 +157,219 @@ fn landscape_ladder_is_aligned_and_hashed() {
         assert_eq!(covered, data.len(), "{name}: the ranges cover the whole file");
     }
 }
+
+fn clip(dir: &Path, name: &str, video: &str, extra: &[&str]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut args = vec!["-f", "lavfi", "-i", video];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-c:v", "libx264", "-preset", "ultrafast"]);
+    args.push(path.to_str().expect("utf-8"));
+    ffmpeg(&args);
+    path
+}
+
+#[test]
+fn portrait_phone_clip_is_turned_upright() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Stored 640×360 with a display matrix, as phones record (FFmpeg 5.1 writes it on a remux).
+    let stored = clip(
+        dir.path(),
+        "stored.mp4",
+        "testsrc2=size=640x360:rate=30:duration=2",
+        &[],
+    );
+    let path = dir.path().join("phone.mp4");
+    ffmpeg(&[
+        "-i",
+        stored.to_str().expect("utf-8"),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        path.to_str().expect("utf-8"),
+    ]);
+    let probe = kaleido_transcoder::probe(&path, &Limits::default()).expect("probe");
+    assert_eq!((probe.width, probe.height), (360, 640));
+    assert!(probe.rotation == 90 || probe.rotation == 270, "{probe:?}");
+    let out = dir.path().join("out");
+    let ladder = ladder::transcode(&path, &out, &options(&[480, 240]), |_| {}).expect("transcode");
+    assert_eq!(
+        (ladder.renditions[0].width, ladder.renditions[0].height),
+        (270, 480)
+    );
+    let streams = ffprobe(
+        &out.join(&ladder.renditions[0].file),
+        &["-show_entries", "stream=width,height"],
+    );
+    assert_eq!(
+        (
+            streams["streams"][0]["width"].as_u64(),
+            streams["streams"][0]["height"].as_u64()
+        ),
+        (Some(270), Some(480))
+    );
+    // Turned the way FFmpeg's own player turns it: compare a first frame with the CLI's.
+    let gray = |file: &Path| {
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(file)
+            .args([
+                "-frames:v",
+                "1",
+                "-vf",
+                "scale=27:48,format=gray",
+                "-f",
+                "rawvideo",
+                "-",
+            ])
+            .output()
+            .expect("ffmpeg");
+        out.stdout
+    };
+    let (ours, cli) = (gray(&out.join(&ladder.renditions[0].file)), gray(&path));
+    assert_eq!(ours.len(), cli.len());
+    let diff = ours
+        .iter()
+        .zip(&cli)
+        .map(|(a, b)| u64::from(a.abs_diff(*b)))
+        .sum::<u64>()
+        / ours.len() as u64;
+    assert!(
+        diff < 25,
+        "orientation differs from FFmpeg's (mean difference {diff})"
+    );
+    // No audio in the source: the renditions have none either, and the codecs say so.
+    assert_eq!(streams["streams"].as_array().expect("streams").len(), 1);
+    assert!(!ladder.renditions[0].codecs.contains("mp4a"));
+    let thumb = dir.path().join("thumb.jpg");
+    let (w, h) =
+        kaleido_transcoder::thumbnail::thumbnail(&path, &thumb, 480, &Limits::default()).expect("thumbnail");
+    assert_eq!((w, h), (270, 480), "the thumbnail is upright too");
+    let decoded = ffprobe(&thumb, &["-show_entries", "stream=codec_name,width,height"]);
+    assert_eq!(decoded["streams"][0]["codec_name"], "mjpeg");
+}
+
+#[test]
+fn odd_sizes_variable_frame_rate_and_tiny_sources() {
+    let dir = tempfile::tempdir().expect("dir");
+    let odd = clip(
+        dir.path(),
+        "odd.mkv",
+        "testsrc2=size=853x479:rate=25:duration=2",
+        &["-pix_fmt", "yuv420p"],
+    );
+    let ladder =
+        ladder::transcode(&odd, &dir.path().join("odd"), &options(&[1080, 360, 240]), |_| {}).expect("odd");
+    let sizes: Vec<(u32, u32)> = ladder.renditions.iter().map(|r| (r.width, r.height)).collect();
+    assert_eq!(sizes, vec![(642, 360), (428, 240)]);
+
+    // Variable frame rate: frames dropped at random moments.
+    let vfr = clip(
+        dir.path(),
+        "vfr.mp4",
+        "testsrc2=size=320x240:rate=30:duration=3",
+        &[
+            "-vf",
+            "select='not(eq(mod(n\\,7)\\,3))',setpts=N/TB/30*1.3",
+            "-vsync",
+            "vfr",
+        ],
+    );
+    let ladder = ladder::transcode(&vfr, &dir.path().join("vfr"), &options(&[240]), |_| {}).expect("vfr");
+    assert!(keyframes(&dir.path().join("vfr").join(&ladder.renditions[0].file)).len() >= 2);
+
+    // Smaller than every rung: one rendition at its own size.
+    let tiny = clip(
+        dir.path(),
+        "tiny.mp4",
+        "testsrc2=size=160x90:rate=30:duration=5",
+        &[],
+    );
+    let ladder = ladder::transcode(
+        &tiny,
+        &dir.path().join("tiny"),
+        &options(&[1080, 720, 240]),
+        |_| {},
+    )
+    .expect("tiny");
+    assert_eq!(ladder.renditions.len(), 1);
+    assert_eq!(
+        (ladder.renditions[0].width, ladder.renditions[0].height),
+        (160, 90)
+    );
+}
+
+#[test]
+fn broken_and_hostile_inputs_fail_cleanly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let limits = Limits::default();
+    // Random bytes.
+    let noise = dir.path().join("noise.mp4");
+    std::fs::write(
+        &noise,
+        (0..200_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .expect("write");
+    assert!(kaleido_transcoder::probe(&noise, &limits).is_err());
+    assert!(ladder::transcode(&noise, &dir.path().join("n"), &options(&[240]), |_| {}).is_err());
+
+    // A truncated file.
+    let whole = clip(
+        dir.path(),
+        "whole.mp4",
+        "testsrc2=size=320x240:rate=30:duration=3",
+        &[],
+    );
+    let bytes = std::fs::read(&whole).expect("read");
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).expect("write");
+    let result = ladder::transcode(&cut, &dir.path().join("c"), &options(&[240]), |_| {});
+    assert!(
+        result.is_err(),
+        "a truncated MP4 (moov at the end) cannot be read"
+    );
+
+    // Playlists that point FFmpeg at other files: refused, the secret never read.
+    let secret = dir.path().join("secret.mp4");
+    std::fs::copy(&whole, &secret).expect("copy");
+    let playlist = dir.path().join("evil.mp4");
+    std::fs::write(
+        &playlist,
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://{}\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    )
+    .expect("write");
+    let concat = dir.path().join("evil2.mp4");
+    std::fs::write(
+        &concat,
+        format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
+    )
+    .expect("write");
+    for hostile in [&playlist, &concat] {
+        let error = kaleido_transcoder::probe(hostile, &limits).expect_err("refused");
+        assert!(!error.is_retryable(), "{error}");
+        assert!(ladder::transcode(hostile, &dir.path().join("h"), &options(&[240]), |_| {}).is_err());
+    }
+    // Audio only: refused with a reason.
+    let audio = dir.path().join("song.m4a");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=1",
+        audio.to_str().expect("utf-8"),
+    ]);
+    let error = kaleido_transcoder::probe(&audio, &limits).expect_err("audio only");
+    assert!(error.to_string().contains("audio-only"), "{error}");
+    // Limits are checked before decoding.
+    let strict = Limits {
+        max_seconds: 1.0,
+        ..Limits::default()
+    };
+    let error = kaleido_transcoder::probe(&whole, &strict).expect_err("too long");
+    assert!(error.to_string().contains("limit"), "{error}");
+}
