@@ -52,7 +52,7 @@ impl AppState {
             Arc::new(ProcessMedia {
                 db: self.db.clone(),
                 store: self.store.clone(),
-                max_image_pixels: self.config.limits.max_image_pixels,
+                config: self.config.clone(),
                 sizes: Sizes::default(),
             }),
         );

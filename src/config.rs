@@ -164,6 +164,16 @@ pub struct WorkersConfig {
 pub struct TranscodingConfig {
     pub resolutions: Vec<u32>,
     pub segment_seconds: u32,
+    /// Transcodes at once in this process (each uses several cores).
+    pub max_concurrent: usize,
+    /// x264 preset: slower presets give smaller files for more CPU.
+    pub preset: String,
+    /// The kaleido binary to run transcodes in (default: this one).
+    pub program: Option<PathBuf>,
+    /// Address-space limit of a transcode process, in MiB.
+    pub memory_limit_mb: u64,
+    /// A transcode may take this many times the video's duration (at least ten minutes).
+    pub timeout_factor: u32,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -287,6 +297,11 @@ impl Default for TranscodingConfig {
         TranscodingConfig {
             resolutions: vec![1080, 720, 480, 360, 240],
             segment_seconds: 4,
+            max_concurrent: 1,
+            preset: "veryfast".into(),
+            program: None,
+            memory_limit_mb: 4096,
+            timeout_factor: 10,
         }
     }
 }
@@ -420,6 +435,9 @@ impl Config {
                 "transcoding.resolutions",
                 "expected at least one height",
             ));
+        }
+        if self.transcoding.max_concurrent == 0 {
+            return Err(key_error("transcoding.max_concurrent", "expected at least 1"));
         }
         if self.transcoding.segment_seconds == 0 {
             return Err(key_error("transcoding.segment_seconds", "expected at least 1"));

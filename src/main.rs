@@ -23,6 +23,14 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Transcode one file (run by the workers in a child process).
+    #[command(hide = true)]
+    Transcode {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -52,6 +60,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Transcode { input, output }) = &cli.command {
+        // A child of a worker: no logging set-up, no database; its exit code is its verdict.
+        let options = kaleido::media::video::options(&config);
+        let code =
+            kaleido::media::video::run_child(input, output, &options, config.transcoding.memory_limit_mb);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     telemetry::init(config.log.format);
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +94,7 @@ async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
             tracing::info!("shutting down");
             pool.shutdown().await;
         }
+        Command::Transcode { .. } => unreachable!("handled before logging starts"),
         Command::Migrate => {
             let db = Db::connect(&config.database).await?;
             db.migrate().await?;

@@ -308,7 +308,7 @@ async fn two_worker_processes_never_run_the_same_job() {
     let mut ids = Vec::new();
     for n in 0..40 {
         let response = app
-            .upload(&token, common::fake_mp4(256 * 1024 + n), "clip.mp4", "video/mp4")
+            .upload(&token, common::jpeg(64 + n as u32, 48), "photo.jpg", "image/jpeg")
             .await;
         assert_eq!(response.status(), 202);
         let body: Value = response.json().await.expect("json");
@@ -346,7 +346,7 @@ async fn a_killed_workers_job_completes_later() {
     let app = postgres_local_instance().await;
     let token = app.user("alice").await;
     let media: Value = app
-        .upload(&token, common::fake_mp4(64 * 1024), "clip.mp4", "video/mp4")
+        .upload(&token, common::tiny_jpeg(), "photo.jpg", "image/jpeg")
         .await
         .json()
         .await

@@ -261,7 +261,7 @@ both_backends!(invalid_posts_are_refused, |backend| async move {
     let response = post(&app, &alice, json!({"status": "too many", "media_ids": many})).await;
     assert_eq!(response.status(), 422);
     let video: Value = app
-        .upload(&alice, common::fake_mp4(64 * 1024), "v.mp4", "video/mp4")
+        .upload(&alice, common::clip(1, 160, 90), "v.mp4", "video/mp4")
         .await
         .json()
         .await

@@ -56,6 +56,10 @@ struct KaleidoMedia<'a> {
     progress: i64,
     error: Option<&'a str>,
     thumb_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hls: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirrors: Option<Vec<String>>,
 }
 
 fn size_meta(width: u32, height: u32) -> Value {
@@ -75,7 +79,10 @@ pub fn media_attachment(state: &AppState, media: &Media) -> Value {
             .filter(|_| ready)
             .map(|v| file_url(state, &v.key))
     };
-    let url = url_of("display").or_else(|| url_of("original"));
+    // A video's `url` is its progressive MP4; its ladder is under `kaleido.hls`.
+    let url = url_of("display")
+        .or_else(|| url_of("mp4"))
+        .or_else(|| url_of("original"));
     let mut meta = serde_json::Map::new();
     if let (Some(w), Some(h)) = (media.width, media.height)
         && w > 0
@@ -104,6 +111,9 @@ pub fn media_attachment(state: &AppState, media: &Media) -> Value {
             progress: media.progress,
             error: media.error.as_deref(),
             thumb_url: url_of("thumb"),
+            hls: url_of("hls"),
+            // Copies elsewhere arrive with mirroring; a video already lists its (empty) set.
+            mirrors: (media.kind == MediaKind::Video).then(Vec::new),
         },
     })
 }

@@ -63,7 +63,10 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
         .map(|v| format!("{} {}w", file_url(state, &v.key), v.width))
         .collect::<Vec<_>>()
         .join(", ");
-    let main = media.variant("display").or_else(|| media.variant("original"));
+    let main = media
+        .variant("display")
+        .or_else(|| media.variant("mp4"))
+        .or_else(|| media.variant("original"));
     Photo {
         src: main
             .filter(|_| ready)

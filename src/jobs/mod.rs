@@ -63,6 +63,13 @@ impl From<Error> for JobError {
     }
 }
 
+impl From<std::io::Error> for JobError {
+    fn from(e: std::io::Error) -> Self {
+        // Local disk trouble (full, busy) may well pass.
+        JobError::retry(format!("i/o error: {e}"))
+    }
+}
+
 #[async_trait::async_trait]
 pub trait JobHandler: Send + Sync {
     async fn run(&self, job: &JobRun) -> Result<(), JobError>;

@@ -3,3 +3,4 @@
 pub mod ingest;
 pub mod photo;
 pub mod process;
+pub mod video;

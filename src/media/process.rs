@@ -1,17 +1,25 @@
 //! Processing an uploaded media on the workers, and purging deleted media.
 //!
-//! Photos go through the photo pipeline (upright, metadata-free, colour-managed variants).
-//! Videos, until the transcoder lands, are checked whole and published as uploaded.
+//! Photos go through the photo pipeline (upright, metadata-free, colour-managed variants);
+//! videos through the transcoder, in a child process (an HLS ladder, an MP4, a thumbnail).
 
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::photo::{self, PhotoError, Sizes};
+use std::sync::Arc;
+
+use tokio::io::AsyncWriteExt;
+
+use super::{
+    photo::{self, PhotoError, Sizes},
+    video,
+};
 use crate::{
+    config::Config,
     db::{self, Db},
-    domain::media::{Media, MediaKind, MediaState, StoredVariant},
+    domain::media::{Media, MediaKind, MediaState, StoredVariant, mime_for_key},
     jobs::{JobError, JobHandler, JobRun},
     storage::{Key, Store},
 };
@@ -27,8 +35,20 @@ pub struct Payload {
 pub struct ProcessMedia {
     pub db: Db,
     pub store: Store,
-    pub max_image_pixels: u64,
+    pub config: Arc<Config>,
     pub sizes: Sizes,
+}
+
+/// Where a verified original goes while it is read.
+enum Destination<'a> {
+    Memory(&'a mut BytesMut),
+    File(&'a mut tokio::fs::File),
+}
+
+/// Transcodes use every core they get: few at a time, per `transcoding.max_concurrent`.
+fn transcode_permits(count: usize) -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(count))
 }
 
 /// Decoding is CPU-bound: at most one photo per core at a time, off the async runtime.
@@ -41,18 +61,21 @@ fn photo_permits() -> &'static tokio::sync::Semaphore {
 
 impl ProcessMedia {
     /// Reads the original whole, checking it is exactly what was uploaded.
-    async fn read_original(&self, media: &Media, keep: bool) -> Result<Vec<u8>, JobError> {
+    async fn read_original(&self, media: &Media, mut into: Destination<'_>) -> Result<(), JobError> {
         let key = Key::parse(&media.original_key)?;
         let mut object = self.store.get(&key, None).await?;
         let mut hasher = Sha256::new();
         let mut size: i64 = 0;
-        let mut bytes = BytesMut::new();
         while let Some(chunk) = object.body.next().await {
             let chunk = chunk.map_err(|e| JobError::retry(format!("reading the original failed: {e}")))?;
             size += chunk.len() as i64;
             hasher.update(&chunk);
-            if keep {
-                bytes.extend_from_slice(&chunk);
+            match &mut into {
+                Destination::Memory(bytes) => bytes.extend_from_slice(&chunk),
+                Destination::File(file) => file
+                    .write_all(&chunk)
+                    .await
+                    .map_err(|e| JobError::retry(format!("cannot spool the original: {e}")))?,
             }
         }
         if size != media.size_bytes || hex::encode(hasher.finalize()) != media.sha256 {
@@ -61,12 +84,14 @@ impl ProcessMedia {
                 media.size_bytes
             )));
         }
-        Ok(bytes.to_vec())
+        Ok(())
     }
 
     async fn photo(&self, media: &Media) -> Result<(), JobError> {
-        let data = self.read_original(media, true).await?;
-        let (sizes, max_pixels) = (self.sizes, self.max_image_pixels);
+        let mut data = BytesMut::new();
+        self.read_original(media, Destination::Memory(&mut data)).await?;
+        let data = data.to_vec();
+        let (sizes, max_pixels) = (self.sizes, self.config.limits.max_image_pixels);
         let permit = photo_permits()
             .acquire()
             .await
@@ -115,26 +140,122 @@ impl ProcessMedia {
         Ok(())
     }
 
-    /// Until the transcoder exists: the verified upload itself is what plays.
+    /// Transcodes in a child process, then publishes the ladder, the MP4 and the thumbnail.
     async fn video(&self, media: &Media) -> Result<(), JobError> {
-        self.read_original(media, false).await?;
-        let source = Key::parse(&media.original_key)?;
+        tokio::fs::create_dir_all(&self.config.storage.tmp_path).await?;
+        let work = tempfile::Builder::new()
+            .prefix("transcode-")
+            .tempdir_in(&self.config.storage.tmp_path)
+            .map_err(|e| JobError::retry(format!("no room to transcode: {e}")))?;
         let extension = media.original_key.rsplit_once('.').map_or("bin", |(_, e)| e);
-        let target = Key::parse(&format!("media/{}/original.{extension}", media.id))?;
-        let object = self.store.get(&source, None).await?;
+        let source = work.path().join(format!("source.{extension}"));
+        {
+            let mut file = tokio::fs::File::create(&source).await?;
+            self.read_original(media, Destination::File(&mut file)).await?;
+            file.flush().await?;
+        }
+        let permit = transcode_permits(self.config.transcoding.max_concurrent)
+            .acquire()
+            .await
+            .map_err(|_| JobError::retry("the transcode pool is closed"))?;
+        let output = work.path().join("out");
+        let (db, id) = (self.db.clone(), media.id.clone());
+        let done = video::transcode(&self.config, &source, &output, move |p| {
+            let (db, id) = (db.clone(), id.clone());
+            Box::pin(async move {
+                let progress = 10 + i64::from(p) * 85 / 100;
+                if let Err(e) = db::media::set_state(&db, &id, MediaState::Processing, progress, None).await {
+                    tracing::warn!(error = %e, "cannot record progress");
+                }
+            })
+        })
+        .await?;
+        drop(permit);
+
+        let base = format!("media/{}", media.id);
+        let hls_dir = output.join("hls");
+        for path in files_under(&hls_dir)? {
+            let relative = path
+                .strip_prefix(&hls_dir)
+                .map_err(|_| JobError::retry("transcoder output outside its folder"))?
+                .to_string_lossy()
+                .replace('\\', "/");
+            let key = Key::parse(&format!("{base}/hls/{relative}"))?;
+            self.store
+                .put_path(&key, &path, mime_for_key(key.as_str()))
+                .await?;
+        }
+        let thumb_key = Key::parse(&format!("{base}/thumb.jpg"))?;
         self.store
-            .put(&target, object.body, Some(object.meta.size), &media.content_type)
+            .put_path(&thumb_key, &output.join(&done.thumbnail), "image/jpeg")
             .await?;
-        let variant = StoredVariant {
-            name: "original".into(),
-            key: target.as_str().to_owned(),
-            width: 0,
-            height: 0,
-            mime: media.content_type.clone(),
+
+        let probe = &done.ladder.probe;
+        // The progressive MP4: the largest rendition up to 720p, else the smallest.
+        let mp4 = done
+            .ladder
+            .renditions
+            .iter()
+            .filter(|r| r.height <= 720)
+            .max_by_key(|r| r.height)
+            .or_else(|| done.ladder.renditions.iter().min_by_key(|r| r.height))
+            .ok_or_else(|| JobError::permanent("the transcoder produced no rendition"))?;
+        let thumb = StoredVariant {
+            name: "thumb".into(),
+            key: thumb_key.as_str().to_owned(),
+            width: done.thumbnail_width,
+            height: done.thumbnail_height,
+            mime: "image/jpeg".into(),
         };
-        db::media::set_processed(&self.db, &media.id, 0, 0, None, &[variant]).await?;
+        let variants = vec![
+            StoredVariant {
+                name: "hls".into(),
+                key: format!("{base}/hls/{}", done.ladder.master),
+                width: probe.width,
+                height: probe.height,
+                mime: "application/vnd.apple.mpegurl".into(),
+            },
+            StoredVariant {
+                name: "mp4".into(),
+                key: format!("{base}/hls/{}", mp4.file),
+                width: mp4.width,
+                height: mp4.height,
+                mime: "video/mp4".into(),
+            },
+            StoredVariant {
+                name: "preview".into(),
+                ..thumb.clone()
+            },
+            thumb,
+        ];
+        db::media::set_processed(
+            &self.db,
+            &media.id,
+            i64::from(probe.width),
+            i64::from(probe.height),
+            None,
+            &variants,
+        )
+        .await?;
         Ok(())
     }
+}
+
+/// Every file below `dir`, depth first.
+fn files_under(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, JobError> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).map_err(|e| JobError::retry(e.to_string()))? {
+            let path = entry.map_err(|e| JobError::retry(e.to_string()))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[async_trait::async_trait]

@@ -113,6 +113,11 @@ pub async fn config(backend: Backend, dir: &std::path::Path) -> Config {
     c.workers.count = 2;
     c.workers.poll_interval_ms = 50;
     c.workers.retry_base_ms = 200;
+    // Transcodes run in the real binary, small and fast.
+    c.transcoding.program = Some(env!("CARGO_BIN_EXE_kaleido").into());
+    c.transcoding.preset = "ultrafast".into();
+    c.transcoding.resolutions = vec![480, 240];
+    c.transcoding.segment_seconds = 1;
     match backend {
         Backend::SqliteLocal => {
             c.database.url = Secret::new(format!("sqlite://{}/kaleido.db", dir.display()));
@@ -259,6 +264,37 @@ pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
         .encode_image(&img)
         .expect("encode jpeg");
     out
+}
+
+/// A real video made by the ffmpeg CLI: a test pattern with a tone, H.264/AAC in MP4.
+pub fn clip(seconds: u32, width: u32, height: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("clip.mp4");
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "testsrc2=size={width}x{height}:rate=30:duration={seconds}"
+        ))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(path).expect("read clip")
 }
 
 /// Pseudo-random bytes that start like an MP4 (`ftyp` box), for video uploads and big files.

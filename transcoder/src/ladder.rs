@@ -10,7 +10,7 @@ use ffmpeg_next::{
     ChannelLayout, Dictionary, Packet, Rational, codec, encoder, filter, format, frame, media, picture,
     util::format::{Pixel, Sample, sample::Type as SampleType},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, input, probe};
@@ -25,7 +25,7 @@ pub struct Options {
     pub limits: input::Limits,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rendition {
     pub name: String,
     pub width: u32,
@@ -38,7 +38,7 @@ pub struct Rendition {
     pub codecs: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Ladder {
     pub probe: probe::Probe,
     pub renditions: Vec<Rendition>,
@@ -48,7 +48,8 @@ pub struct Ladder {
 
 /// Heights (with widths keeping the displayed aspect, both even) to encode for a source.
 pub fn plan(width: u32, height: u32, heights: &[u32]) -> Vec<(u32, u32)> {
-    let even = |v: f64| ((v / 2.0).round() as u32).max(1) * 2;
+    // The nearest even size, ties going down (854×480 and 426×240 from 16:9, as players expect).
+    let even = |v: f64| ((v / 2.0 - 0.5).ceil() as u32).max(1) * 2;
     let mut rungs: Vec<u32> = heights.iter().copied().filter(|h| *h <= height).collect();
     rungs.sort_unstable_by(|a, b| b.cmp(a));
     rungs.dedup();
@@ -665,7 +666,7 @@ mod tests {
             plan(1920, 1080, &[1080, 720, 480, 360, 240]),
             vec![(1920, 1080), (1280, 720), (854, 480), (640, 360), (426, 240)]
         );
-        assert_eq!(plan(1080, 1920, &[720, 480]), vec![(406, 720), (270, 480)]);
+        assert_eq!(plan(1080, 1920, &[720, 480]), vec![(404, 720), (270, 480)]);
         assert_eq!(plan(160, 90, &[1080, 720, 240]), vec![(160, 90)]);
         assert_eq!(plan(852, 478, &[1080, 720, 480, 360]), vec![(642, 360)]);
     }

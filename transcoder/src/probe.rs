@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use ffmpeg_next::{codec, media};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, input};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Probe {
     /// As displayed, after rotation.
     pub width: u32,
