@@ -29,6 +29,7 @@ deps: ## install the Debian packages and cargo tools the build and tests use
 	@command -v npm > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm > /dev/null; }
 	@command -v cargo-nextest > /dev/null || cargo install cargo-nextest --locked
 	@[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
+	@[ -f web/node_modules/hls.js/dist/hls.min.js ] || npm ci --prefix web --no-audit --no-fund
 
 services: deps ## start PostgreSQL and the Garage S3 server the tests use
 	@scripts/postgres.sh ensure

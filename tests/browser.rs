@@ -100,3 +100,105 @@ async fn upload_two_photos_with_alt_text_in_chromium() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_and_watch_a_video_with_hls_js() {
+    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let app = common::start(common::Backend::SqliteLocal).await;
+    kaleido::accounts::create(app.db(), "alice", "correct horse battery", false)
+        .await
+        .expect("user");
+    let dir = tempfile::tempdir().expect("dir");
+    let clip = dir.path().join("pattern.mp4");
+    std::fs::write(&clip, common::clip(10, 854, 480)).expect("write");
+    let url = app.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("watch.mjs")
+            .args([url.as_str(), "alice", "correct horse battery"])
+            .arg(&clip)
+            .current_dir(&browser_dir)
+            .output()
+            .expect("node")
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report json");
+    assert_eq!(report["engine"], "hls.js", "{report}");
+    assert_eq!(report["levels"], serde_json::json!([240, 480]), "{report}");
+    assert!(report["playedTo"].as_f64().unwrap_or(0.0) >= 3.0, "{report}");
+    assert_eq!(report["switchedTo"], 240, "{report}");
+    assert_eq!(
+        report["menu"],
+        serde_json::json!(["Auto", "480p", "240p"]),
+        "{report}"
+    );
+    assert!(
+        report["poster"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/thumb.jpg")),
+        "{report}"
+    );
+    let states: Vec<&str> = report["states"]
+        .as_array()
+        .expect("states")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        states.iter().any(|s| s.starts_with("Transcoding")),
+        "the page showed transcoding: {states:?}"
+    );
+    assert!(
+        report["problems"].as_array().expect("list").is_empty(),
+        "{report}"
+    );
+
+    // Link previews: OpenGraph video, a player card, oEmbed and the embed page.
+    let post_url = report["url"].as_str().expect("url");
+    let html = app
+        .http
+        .get(post_url)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("property=\"og:video\"") && html.contains("name=\"twitter:player\""));
+    let oembed: Value = app
+        .http
+        .get(format!("{}/api/oembed", app.url))
+        .query(&[("url", post_url)])
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(oembed["type"], "video");
+    let embed_url = format!(
+        "{}/statuses/{}/embed",
+        app.url,
+        post_url.rsplit('/').next().expect("id")
+    );
+    assert!(
+        oembed["html"].as_str().is_some_and(|h| h.contains(&embed_url)),
+        "{oembed}"
+    );
+    let embed = app.http.get(&embed_url).send().await.expect("get");
+    assert_eq!(embed.status(), 200);
+    assert!(
+        embed.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains("frame-ancestors *")
+    );
+    app.stop().await;
+}

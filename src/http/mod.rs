@@ -8,6 +8,7 @@ pub mod files;
 pub mod health;
 pub mod media;
 pub mod oauth;
+pub mod oembed;
 pub mod pages;
 pub mod range;
 mod request_id;
@@ -50,6 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/logout", web::post().to(session::logout))
                 .route("/upload", web::get().to(session::upload_page))
                 .route("/statuses/{id}", web::get().to(pages::status_by_id))
+                .route("/statuses/{id}/embed", web::get().to(pages::embed))
+                .route("/api/oembed", web::get().to(oembed::oembed))
                 .route("/@{name}", web::get().to(pages::profile))
                 .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))

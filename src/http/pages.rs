@@ -29,9 +29,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../web/templates/login.html")),
     ("upload.html", include_str!("../../web/templates/upload.html")),
     ("error.html", include_str!("../../web/templates/error.html")),
+    ("player.html", include_str!("../../web/templates/player.html")),
+    ("embed.html", include_str!("../../web/templates/embed.html")),
 ];
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "player.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/static/player.js"),
+    ),
+    // Installed from npm by `make deps` (web/package.json), embedded so no CDN is ever asked.
+    (
+        "hls.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/node_modules/hls.js/dist/hls.min.js"),
+    ),
     (
         "icon.svg",
         "image/svg+xml",
@@ -115,7 +128,8 @@ pub fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
         .insert_header((
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' https: data: blob:; media-src 'self' https: blob:; \
-             style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+             connect-src 'self' https:; worker-src 'self' blob:; style-src 'self'; script-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Referrer-Policy", "same-origin"))
@@ -241,22 +255,77 @@ async fn show_status(
     id: &str,
     name: Option<&str>,
 ) -> Result<HttpResponse> {
-    let found = statuses::fetch(state, id, viewer.account.as_ref()).await;
-    let (status, author, media) = match found {
+    let Some(post) = visible_post(state, viewer, id, name).await? else {
+        return not_found_page(state, viewer);
+    };
+    let video = post.photos.first().filter(|p| p.is_video && p.ready).map(|p| {
+        context! { src => p.src.clone(), poster => p.poster.clone(), width => p.width, height => p.height }
+    });
+    let embed_url = format!("{}/statuses/{}/embed", state.config.public_url(), post.id);
+    let oembed_url = format!(
+        "{}/api/oembed?url={}",
+        state.config.public_url(),
+        super::oembed::encode_component(&post.url)
+    );
+    page(
+        state,
+        viewer,
+        "status.html",
+        context! { post => post, video => video, embed_url => embed_url, oembed_url => oembed_url },
+    )
+}
+
+/// The post as the viewer may see it, or None (also when `name` is not its author).
+pub async fn visible_post(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    name: Option<&str>,
+) -> Result<Option<views::Post>> {
+    let (status, author, media) = match statuses::fetch(state, id, viewer.account.as_ref()).await {
         Ok(found) => found,
-        Err(e) if e.kind == crate::error::Kind::NotFound => return not_found_page(state, viewer),
+        Err(e) if e.kind == crate::error::Kind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     if name.is_some_and(|n| !n.eq_ignore_ascii_case(&author.username)) {
-        return not_found_page(state, viewer);
+        return Ok(None);
     }
-    let item = statuses::Hydrated {
-        status,
-        author,
-        media,
+    Ok(Some(views::post(
+        state,
+        &statuses::Hydrated {
+            status,
+            author,
+            media,
+        },
+    )))
+}
+
+/// Just the player, for other sites to frame (oEmbed, Twitter cards).
+pub async fn embed(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    let nobody = Viewer {
+        account: None,
+        csrf_token: None,
     };
-    let post = views::post(state, &item);
-    page(state, viewer, "status.html", context! { post => post })
+    let post = visible_post(&state, &nobody, &id, None)
+        .await?
+        .filter(|p| p.photos.first().is_some_and(|m| m.is_video && m.ready));
+    let Some(post) = post else {
+        return not_found_page(&state, &nobody);
+    };
+    let body = state.templates.render(
+        "embed.html",
+        context! { post => post, host => views::host(&state) },
+    )?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' https: data: blob:; media-src 'self' https: blob:; \
+             connect-src 'self' https:; worker-src 'self' blob:; style-src 'self'; script-src 'self'; \
+             frame-ancestors *; base-uri 'none'",
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body))
 }
 
 pub fn not_found_page(state: &AppState, viewer: &Viewer) -> Result<HttpResponse> {

@@ -23,6 +23,9 @@ pub struct Photo {
     pub blurhash: Option<String>,
     pub is_video: bool,
     pub ready: bool,
+    /// Videos: the master playlist and the still shown before playing.
+    pub hls: Option<String>,
+    pub poster: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -80,6 +83,14 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
         blurhash: media.blurhash.clone(),
         is_video: media.kind == MediaKind::Video,
         ready,
+        hls: media
+            .variant("hls")
+            .filter(|_| ready)
+            .map(|v| file_url(state, &v.key)),
+        poster: media
+            .variant("thumb")
+            .filter(|_| ready && media.kind == MediaKind::Video)
+            .map(|v| file_url(state, &v.key)),
     }
 }
 

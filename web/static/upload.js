@@ -18,7 +18,11 @@
     for (const file of files) {
       if (items.length >= maxAlbum) { showError(`A post has at most ${maxAlbum} photos.`); break; }
       const node = template.content.firstElementChild.cloneNode(true);
-      node.querySelector(".thumb").src = URL.createObjectURL(file);
+      const isVideo = file.type.startsWith("video/");
+      const preview = node.querySelector(isVideo ? "video.thumb" : "img.thumb");
+      node.querySelector(isVideo ? "img.thumb" : "video.thumb").remove();
+      preview.hidden = false;
+      preview.src = URL.createObjectURL(file);
       node.querySelector(".name").textContent = file.name;
       const item = { file, node, media: null };
       node.querySelector(".remove").addEventListener("click", () => {
@@ -74,6 +78,12 @@
       const response = await fetch(`/api/v1/media/${item.media.id}`, { credentials: "same-origin" });
       const media = await response.json();
       if (response.status === 200) return media;
+      if (response.status === 206) {
+        // Uploaded; now the server's own progress (transcoding for a video).
+        const done = media.kaleido?.progress ?? 0;
+        item.node.querySelector("progress").value = done;
+        setState(item, `${media.type === "video" ? "Transcoding" : "Processing"}… ${done}%`);
+      }
       if (response.status === 422) throw new Error(`${item.file.name}: ${media.kaleido?.error || "it could not be processed"}`);
       if (!response.ok && response.status !== 206) throw new Error(`${item.file.name}: ${media.error_description || response.status}`);
       await new Promise((done) => setTimeout(done, 400));
@@ -85,6 +95,11 @@
     showError("");
     const caption = document.getElementById("caption").value;
     if (!items.length && !caption.trim()) { showError("Add a photo or write something first."); return; }
+    const videos = items.filter((item) => item.file.type.startsWith("video/")).length;
+    if (videos > 1 || (videos === 1 && items.length > 1)) {
+      showError("A post has one video, or photos, not both.");
+      return;
+    }
     button.disabled = true;
     try {
       for (const item of items) {

@@ -1,0 +1,60 @@
+// The video player: hls.js (adaptive, switching renditions) where Media Source Extensions
+// exist, the plain MP4 otherwise. A quality menu and keyboard controls on top of the browser's
+// own controls.
+(() => {
+  function setUp(player) {
+    const video = player.querySelector("video");
+    const select = player.querySelector("select.quality");
+    const source = player.dataset.hls;
+    if (!video) return;
+
+    player.addEventListener("keydown", (event) => {
+      if (event.target === select) return;
+      const keys = {
+        " ": () => (video.paused ? video.play() : video.pause()),
+        k: () => (video.paused ? video.play() : video.pause()),
+        ArrowLeft: () => { video.currentTime = Math.max(0, video.currentTime - 5); },
+        ArrowRight: () => { video.currentTime = Math.min(video.duration || Infinity, video.currentTime + 5); },
+        m: () => { video.muted = !video.muted; },
+        f: () => (document.fullscreenElement ? document.exitFullscreen() : player.requestFullscreen?.()),
+      };
+      const action = keys[event.key];
+      if (action) { action(); event.preventDefault(); }
+    });
+
+    if (!source || !window.Hls || !window.Hls.isSupported()) return; // the MP4 plays as is
+    const hls = new window.Hls({
+      // Quick retries, so a dead copy is left for the next one without a long stall.
+      fragLoadPolicy: { default: { maxTimeToFirstByteMs: 8000, maxLoadTimeMs: 20000,
+        timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+        errorRetry: { maxNumRetry: 2, retryDelayMs: 200, maxRetryDelayMs: 1000 } } },
+    });
+    player.hls = hls; // for tests and curious people in the console
+    const mp4 = video.currentSrc || video.getAttribute("src");
+    video.removeAttribute("src");
+    video.load();
+    hls.on(window.Hls.Events.ERROR, (_, data) => {
+      if (data.fatal) {
+        // Give up on adaptive streaming rather than leave a dead player.
+        hls.destroy();
+        if (mp4) { video.src = mp4; video.load(); }
+      }
+    });
+    hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
+      if (!select) return;
+      select.innerHTML = "";
+      const auto = new Option("Auto", "-1");
+      select.add(auto);
+      data.levels
+        .map((level, index) => ({ level, index }))
+        .sort((a, b) => b.level.height - a.level.height)
+        .forEach(({ level, index }) => select.add(new Option(`${level.height}p`, String(index))));
+      select.hidden = false;
+      select.closest("label").hidden = false;
+    });
+    select?.addEventListener("change", () => { hls.currentLevel = Number(select.value); });
+    hls.loadSource(source);
+    hls.attachMedia(video);
+  }
+  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("[data-player]").forEach(setUp));
+})();
