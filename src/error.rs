@@ -17,6 +17,9 @@ pub enum Kind {
     UnsupportedMediaType,
     Unprocessable,
     RangeNotSatisfiable,
+    /// tus: the chunk does not match its Upload-Checksum (status 460, as the protocol says).
+    ChecksumMismatch,
+    PreconditionFailed,
     Unavailable,
     Internal,
 }
@@ -33,6 +36,8 @@ impl Kind {
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Kind::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -10,6 +10,7 @@ pub mod media;
 pub mod sessions;
 pub mod statuses;
 pub mod tokens;
+pub mod tus;
 
 use std::{str::FromStr, time::Duration};
 
@@ -49,6 +50,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "photos and posts",
         include_str!("../../migrations/sqlite/0002_photos_and_posts.sql"),
     ),
+    (
+        3,
+        "resumable uploads",
+        include_str!("../../migrations/sqlite/0003_tus.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -60,6 +66,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "photos and posts",
         include_str!("../../migrations/postgres/0002_photos_and_posts.sql"),
+    ),
+    (
+        3,
+        "resumable uploads",
+        include_str!("../../migrations/postgres/0003_tus.sql"),
     ),
 ];
 

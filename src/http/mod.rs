@@ -14,6 +14,7 @@ pub mod range;
 mod request_id;
 pub mod session;
 pub mod statuses;
+pub mod tus;
 pub mod views;
 
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
@@ -64,6 +65,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     web::get().to(accounts::verify_credentials),
                 )
                 .route("/api/v2/media", web::post().to(media::upload))
+                .route(
+                    "/api/v1/tus",
+                    web::method(actix_web::http::Method::OPTIONS).to(tus::options),
+                )
+                .route("/api/v1/tus", web::post().to(tus::create))
+                .route("/api/v1/tus/{id}", web::head().to(tus::head))
+                .route("/api/v1/tus/{id}", web::patch().to(tus::patch))
+                .route("/api/v1/tus/{id}", web::delete().to(tus::delete))
                 .route("/api/v1/media/{id}", web::get().to(media::show))
                 .route("/api/v1/media/{id}", web::put().to(media::update))
                 .route("/api/v1/statuses", web::post().to(statuses::create))

@@ -28,7 +28,8 @@ const SNIFF_BYTES: usize = 8192;
 pub const MAX_DESCRIPTION_CHARS: usize = 1500;
 
 pub struct Spooled {
-    pub file: tempfile::NamedTempFile,
+    /// Removed when dropped, unless the store adopted it first (a hard link on local storage).
+    pub file: tempfile::TempPath,
     pub size: u64,
     pub sha256: String,
     head: Vec<u8>,
@@ -68,11 +69,46 @@ where
     writer.flush().await?;
     writer.into_inner().sync_all().await?;
     Ok(Spooled {
-        file,
+        file: file.into_temp_path(),
         size,
         sha256: hex::encode(hasher.finalize()),
         head,
     })
+}
+
+impl Spooled {
+    /// A file already on disk (a finished resumable upload), hashed here; removed when dropped.
+    pub async fn from_path(path: std::path::PathBuf) -> Result<Spooled> {
+        let file = tempfile::TempPath::try_from_path(path)?;
+        let reading = file.to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<Spooled> {
+            use std::io::Read;
+            let mut input = std::fs::File::open(&reading)?;
+            let mut hasher = Sha256::new();
+            let mut head = Vec::with_capacity(SNIFF_BYTES);
+            let mut buffer = vec![0u8; 256 * 1024];
+            let mut size = 0u64;
+            loop {
+                let n = input.read(&mut buffer)?;
+                if n == 0 {
+                    break;
+                }
+                if head.len() < SNIFF_BYTES {
+                    head.extend_from_slice(&buffer[..n.min(SNIFF_BYTES - head.len())]);
+                }
+                hasher.update(&buffer[..n]);
+                size += n as u64;
+            }
+            Ok(Spooled {
+                file,
+                size,
+                sha256: hex::encode(hasher.finalize()),
+                head,
+            })
+        })
+        .await
+        .map_err(|e| Error::internal("hashing task failed").with_source(e))?
+    }
 }
 
 pub fn check_description(description: Option<String>) -> Result<Option<String>> {
@@ -98,7 +134,7 @@ async fn check_image(upload: &Spooled, limits: &LimitsConfig, shown_name: &str) 
             ),
         ));
     }
-    let path = upload.file.path().to_owned();
+    let path = upload.file.to_path_buf();
     let max_pixels = limits.max_image_pixels;
     let probed = tokio::task::spawn_blocking(move || -> Result<()> {
         let data = std::fs::read(path)?;
@@ -163,7 +199,7 @@ pub async fn accept(
     let id = uuid::Uuid::now_v7().to_string();
     // Originals stay private (they still carry their metadata); only processed files are public.
     let key = Key::parse(&format!("originals/{id}.{}", accepted.extension))?;
-    store.put_path(&key, upload.file.path(), accepted.mime).await?;
+    store.put_path(&key, &upload.file, accepted.mime).await?;
     let now = db::now_ms();
     let media = Media {
         id: id.clone(),

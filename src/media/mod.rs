@@ -3,4 +3,5 @@
 pub mod ingest;
 pub mod photo;
 pub mod process;
+pub mod tus;
 pub mod video;

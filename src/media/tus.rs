@@ -1,0 +1,250 @@
+//! Resumable uploads with the tus 1.0 protocol (core, creation, termination, checksum), so
+//! standard clients (tus-js-client, Uppy) can send files of any size over flaky connections.
+//!
+//! The offset is kept in the database; the bytes in `storage.tmp_path/tus/` on the node that
+//! received them (a single-node limitation: several `serve` nodes need sticky routing for tus
+//! until partial bytes move into the object store's multipart uploads). A finished upload goes
+//! through the same intake as `POST /api/v2/media`.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha1::Digest;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use super::ingest::{self, Spooled};
+use crate::{
+    app::AppState,
+    db::{self, tus::TusUpload},
+    domain::media::Media,
+    error::{Error, Kind, Result},
+};
+
+pub const VERSION: &str = "1.0.0";
+pub const EXTENSIONS: &str = "creation,termination,checksum";
+pub const CHECKSUMS: &str = "sha1,sha256";
+/// Unfinished uploads are kept this long.
+const LIFETIME_MS: i64 = 24 * 3600 * 1000;
+
+fn partial_path(state: &AppState, id: &str) -> PathBuf {
+    state.config.storage.tmp_path.join("tus").join(id)
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs.
+pub fn parse_metadata(header: Option<&str>) -> Vec<(String, String)> {
+    header
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let mut parts = pair.trim().splitn(2, ' ');
+            let key = parts.next()?.trim();
+            if key.is_empty() {
+                return None;
+            }
+            let value = parts
+                .next()
+                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v.trim()).ok())
+                .and_then(|v| String::from_utf8(v).ok())
+                .unwrap_or_default();
+            Some((key.to_owned(), value))
+        })
+        .collect()
+}
+
+pub async fn create(
+    state: &AppState,
+    account_id: &str,
+    length: u64,
+    metadata: &[(String, String)],
+) -> Result<TusUpload> {
+    let limit = state.config.limits.max_upload_bytes;
+    if length > limit {
+        return Err(Error::new(
+            Kind::PayloadTooLarge,
+            "file_too_large",
+            format!("the file is larger than this instance's limit of {limit} bytes"),
+        ));
+    }
+    let find = |key: &str| metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let upload = TusUpload {
+        id: uuid::Uuid::now_v7().simple().to_string(),
+        account_id: account_id.to_owned(),
+        length: i64::try_from(length).map_err(|_| Error::bad_request("Upload-Length too large"))?,
+        offset: 0,
+        file_name: find("filename").or_else(|| find("name")),
+        description: ingest::check_description(find("description"))?,
+        media_id: None,
+        expires_at: db::now_ms() + LIFETIME_MS,
+    };
+    let path = partial_path(state, &upload.id);
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    tokio::fs::File::create(&path).await?;
+    db::tus::insert(&state.db, &upload).await?;
+    Ok(upload)
+}
+
+/// The upload, if it exists, has not expired and belongs to `account_id`.
+pub async fn find(state: &AppState, id: &str, account_id: &str) -> Result<TusUpload> {
+    db::tus::get(&state.db, id)
+        .await?
+        .filter(|u| u.account_id == account_id && u.expires_at > db::now_ms())
+        .ok_or_else(|| Error::not_found("upload"))
+}
+
+pub struct Checksum {
+    algorithm: String,
+    expected: Vec<u8>,
+}
+
+/// `Upload-Checksum: sha1 BASE64`.
+pub fn parse_checksum(header: &str) -> Result<Checksum> {
+    let (algorithm, value) = header
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| Error::bad_request("Upload-Checksum must be \"ALGORITHM BASE64\""))?;
+    if !CHECKSUMS.split(',').any(|a| a == algorithm) {
+        return Err(Error::bad_request(format!(
+            "unsupported checksum algorithm {algorithm}; use sha1 or sha256"
+        )));
+    }
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| Error::bad_request("Upload-Checksum is not base64"))?;
+    Ok(Checksum {
+        algorithm: algorithm.to_owned(),
+        expected,
+    })
+}
+
+pub enum Appended {
+    /// More to come; the new offset.
+    Partial(i64),
+    /// The last byte arrived: the upload is now this media.
+    Complete(i64, Box<Media>),
+}
+
+/// Appends a PATCH body at `offset`. Bytes that arrived before a dropped connection are kept
+/// (unless a checksum was sent, which only a whole chunk can satisfy).
+pub async fn append<S, E>(
+    state: &AppState,
+    upload: &TusUpload,
+    offset: i64,
+    mut body: S,
+    checksum: Option<Checksum>,
+) -> Result<Appended>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    if upload.media_id.is_some() {
+        return Err(Error::new(
+            Kind::Conflict,
+            "upload_complete",
+            "this upload is already complete",
+        ));
+    }
+    if offset != upload.offset {
+        return Err(Error::new(
+            Kind::Conflict,
+            "offset_mismatch",
+            format!("Upload-Offset is {offset} but the upload is at {}", upload.offset),
+        ));
+    }
+    let path = partial_path(state, &upload.id);
+    let mut file = tokio::fs::OpenOptions::new().write(true).open(&path).await?;
+    // Anything past the recorded offset is the rest of an interrupted request: overwrite it.
+    file.set_len(offset as u64).await?;
+    file.seek(std::io::SeekFrom::Start(offset as u64)).await?;
+    let mut sha1 = sha1::Sha1::new();
+    let mut sha256 = sha2::Sha256::new();
+    let mut written: i64 = 0;
+    let mut broken = None;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                broken = Some(e.to_string());
+                break;
+            }
+        };
+        if offset + written + chunk.len() as i64 > upload.length {
+            file.set_len(offset as u64).await?;
+            return Err(Error::new(
+                Kind::PayloadTooLarge,
+                "upload_too_long",
+                "the body goes past Upload-Length",
+            ));
+        }
+        if checksum.is_some() {
+            sha1.update(&chunk);
+            sha2::Digest::update(&mut sha256, &chunk);
+        }
+        file.write_all(&chunk).await?;
+        written += chunk.len() as i64;
+    }
+    file.flush().await?;
+    file.sync_data().await?;
+    if let Some(check) = checksum {
+        let actual = match check.algorithm.as_str() {
+            "sha1" => sha1.finalize().to_vec(),
+            _ => sha2::Digest::finalize(sha256).to_vec(),
+        };
+        if broken.is_some() || actual != check.expected {
+            file.set_len(offset as u64).await?;
+            return Err(Error::new(
+                Kind::ChecksumMismatch,
+                "checksum_mismatch",
+                "the chunk does not match Upload-Checksum",
+            ));
+        }
+    }
+    let new_offset = offset + written;
+    if !db::tus::advance(&state.db, &upload.id, offset, new_offset).await? {
+        return Err(Error::new(
+            Kind::Conflict,
+            "offset_mismatch",
+            "another request moved this upload meanwhile",
+        ));
+    }
+    if let Some(reason) = broken {
+        return Err(Error::bad_request(format!(
+            "the upload was interrupted at {new_offset}: {reason}"
+        )));
+    }
+    if new_offset < upload.length {
+        return Ok(Appended::Partial(new_offset));
+    }
+    let spooled = Spooled::from_path(path).await?;
+    let accepted = ingest::accept(
+        state,
+        &upload.account_id,
+        spooled,
+        upload.description.clone(),
+        upload.file_name.as_deref(),
+    )
+    .await;
+    let media = match accepted {
+        Ok(media) => media,
+        Err(e) => {
+            // Refused (type, size, damage): the bytes are gone with the spool; so is the upload.
+            db::tus::delete(&state.db, &upload.id).await?;
+            return Err(e);
+        }
+    };
+    db::tus::set_media(&state.db, &upload.id, &media.id).await?;
+    Ok(Appended::Complete(new_offset, Box::new(media)))
+}
+
+pub async fn terminate(state: &AppState, upload: &TusUpload) -> Result<()> {
+    let path = partial_path(state, &upload.id);
+    match tokio::fs::remove_file(&path).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    db::tus::delete(&state.db, &upload.id).await
+}
