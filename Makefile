@@ -56,10 +56,11 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## format the code
 	cargo fmt --all
 
-bench: deps services ## photo variants against libvips and ImageMagick; upload ingest against cp and curl
+bench: deps services ## photos vs libvips/ImageMagick, video ladder vs ffmpeg CLI, ingest vs cp/curl
 	@# One build for both, so shared crates are compiled once with one feature set.
 	cargo build --release --bin kaleido --example photo_variants
 	benches/photos.sh
+	benches/video.sh $(BIN)
 	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
 
 clean-data: ## remove ./data (the default instance's database and media)

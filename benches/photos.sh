@@ -18,22 +18,10 @@ for size in 4000x3000 6000x4000; do
   [ -f "$file" ] || convert -size "$size" plasma:fractal -blur 0x1 -quality 92 "$file"
 done
 
-# Runs a shell command RUNS times; prints the median wall time (s) and the peak RSS (MiB) of
-# its processes.
+# Median wall time (s) and peak RSS (MiB) of a command over RUNS runs.
 measure() {
-  python3 - "$RUNS" "$1" <<'PY'
-import resource, statistics, subprocess, sys, time
-runs, command = int(sys.argv[1]), sys.argv[2]
-times, peak = [], 0
-for _ in range(runs):
-    start = time.monotonic()
-    # Each run in a fresh child so its peak memory is its own.
-    child = subprocess.run(["bash", "-c", command + "; python3 -c 'import resource; print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)'"],
-                           check=True, capture_output=True, text=True)
-    times.append(time.monotonic() - start)
-    peak = max(peak, int(child.stdout.strip().splitlines()[-1]))
-print(f"{statistics.median(times):.3f} {peak / 1024:.0f}")
-PY
+  read -r wall _cpu peak < <(python3 "$(dirname "$0")/measure.py" "$RUNS" "$1")
+  echo "$wall $peak"
 }
 
 out=$(mktemp -d)

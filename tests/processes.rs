@@ -418,3 +418,70 @@ async fn a_killed_workers_job_completes_later() {
     assert!(wait_exit(&mut rescuer, 15).success());
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_transcode_loses_nothing() {
+    let app = postgres_local_instance().await;
+    let token = app.user("alice").await;
+    let media: Value = app
+        .upload(&token, common::clip(20, 1280, 720), "long.mp4", "video/mp4")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let transcoding = |command: &mut Command| {
+        command
+            .env("KALEIDO_TRANSCODING__PRESET", "veryfast")
+            .env("KALEIDO_TRANSCODING__RESOLUTIONS", "[720, 480, 240]")
+            .env("KALEIDO_TRANSCODING__SEGMENT_SECONDS", "2");
+    };
+    let mut first = worker(&app, dir.path(), 1);
+    transcoding(&mut first);
+    let mut doomed = first.spawn().expect("spawn");
+    // Killed once the transcode is under way (its progress is past the download).
+    common::eventually(60, "the transcode to start", || async {
+        let body: Value = app
+            .http
+            .get(format!("{}/api/v1/media/{media_id}", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        (body["kaleido"]["progress"].as_i64().unwrap_or(0) > 10).then_some(())
+    })
+    .await;
+    doomed.kill().expect("SIGKILL");
+    doomed.wait().expect("reap");
+
+    let mut second = worker(&app, dir.path(), 1);
+    transcoding(&mut second);
+    let mut rescuer = second.spawn().expect("spawn");
+    let (status, body) = common::eventually(120, "the video to be ready", || async {
+        let response = app
+            .http
+            .get(format!("{}/api/v1/media/{media_id}", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("json");
+        (status != 206).then_some((status, body))
+    })
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["kaleido"]["hls"].is_string());
+    let job = db::jobs::list_by_kind(app.db(), "media.process")
+        .await
+        .expect("jobs")
+        .remove(0);
+    assert_eq!((job.state.as_str(), job.attempts), ("done", 2));
+    sigterm(&rescuer);
+    assert!(wait_exit(&mut rescuer, 15).success());
+    app.stop().await;
+}

@@ -25,6 +25,18 @@ pub struct Transcoded {
 
 /// The job of the hidden `kaleido transcode` command, inside the child process.
 pub fn run_child(input: &Path, output: &Path, options: &ladder::Options, memory_limit_mb: u64) -> i32 {
+    // A worker killed outright (SIGKILL) cannot stop its child: the child notices it was
+    // orphaned and stops itself, instead of transcoding for nobody.
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            if std::os::unix::process::parent_id() != parent {
+                eprintln!("the worker that started this transcode is gone");
+                std::process::exit(1);
+            }
+        }
+    });
     let bytes = memory_limit_mb.saturating_mul(1024 * 1024);
     if let Err(e) = rlimit::Resource::AS.set(bytes, bytes) {
         eprintln!("cannot limit memory: {e}");
