@@ -13,7 +13,7 @@ use crate::{
     jobs::{Queue, Registry, pool::WorkerPool},
     media::{
         photo::Sizes,
-        process::{PROCESS_MEDIA, PURGE_MEDIA, ProcessMedia, PurgeMedia},
+        process::{PROCESS_MEDIA, PURGE_MEDIA, ProcessMedia, PurgeMedia, TRANSCODE_VIDEO},
     },
     storage::{self, Store},
 };
@@ -47,15 +47,15 @@ impl AppState {
     /// Every job kind this build can run.
     pub fn registry(&self) -> Registry {
         let mut registry = Registry::default();
-        registry.register(
-            PROCESS_MEDIA,
-            Arc::new(ProcessMedia {
-                db: self.db.clone(),
-                store: self.store.clone(),
-                config: self.config.clone(),
-                sizes: Sizes::default(),
-            }),
-        );
+        let media: Arc<ProcessMedia> = Arc::new(ProcessMedia {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            config: self.config.clone(),
+            sizes: Sizes::default(),
+        });
+        registry.register(PROCESS_MEDIA, media.clone());
+        // Transcodes have their own kind and cap, so they never hold every worker.
+        registry.register_limited(TRANSCODE_VIDEO, media, self.config.transcoding.max_concurrent);
         registry.register(
             PURGE_MEDIA,
             Arc::new(PurgeMedia {

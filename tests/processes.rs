@@ -476,11 +476,11 @@ async fn a_worker_killed_mid_transcode_loses_nothing() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["kaleido"]["hls"].is_string());
-    let job = db::jobs::list_by_kind(app.db(), "media.process")
+    let jobs = db::jobs::list_by_kind(app.db(), "media.transcode")
         .await
-        .expect("jobs")
-        .remove(0);
-    assert_eq!((job.state.as_str(), job.attempts), ("done", 2));
+        .expect("jobs");
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!((jobs[0].state.as_str(), jobs[0].attempts), ("done", 2));
     sigterm(&rescuer);
     assert!(wait_exit(&mut rescuer, 15).success());
     app.stop().await;

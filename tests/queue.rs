@@ -300,3 +300,70 @@ both_backends!(shutdown_releases_running_jobs, |backend| async move {
         .expect("claim");
     assert!(again.is_some(), "another worker can take it immediately");
 });
+
+/// Tracks how many runs overlap.
+struct Overlap {
+    now: AtomicU32,
+    max: AtomicU32,
+    sleep: Duration,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Overlap {
+    async fn run(&self, _job: &JobRun) -> Result<(), JobError> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.sleep).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+both_backends!(limited_kinds_leave_workers_for_the_rest, |backend| async move {
+    let (db, _dir) = common::database(backend).await;
+    let heavy = Arc::new(Overlap {
+        now: AtomicU32::new(0),
+        max: AtomicU32::new(0),
+        sleep: Duration::from_millis(400),
+    });
+    let light = Scripted::new(0);
+    let queue = Queue::new(db.clone(), 5);
+    let mut registry = Registry::default();
+    registry.register_limited("test.heavy", heavy.clone(), 1);
+    registry.register("test.light", light.clone());
+    let pool = WorkerPool::start(&queue, registry, &workers(3, 5), Duration::from_millis(300));
+    let mut heavy_ids = Vec::new();
+    for _ in 0..3 {
+        heavy_ids.push(
+            queue
+                .enqueue("test.heavy", &serde_json::json!({}))
+                .await
+                .expect("enqueue"),
+        );
+    }
+    let light_id = queue
+        .enqueue("test.light", &serde_json::json!({}))
+        .await
+        .expect("enqueue");
+    // The light job is done while heavy ones are still queued behind the limit.
+    wait_state(&db, &light_id, "done").await;
+    let still_waiting = {
+        let mut waiting = 0;
+        for id in &heavy_ids {
+            if db::jobs::get(&db, id).await.expect("get").expect("row").state != "done" {
+                waiting += 1;
+            }
+        }
+        waiting
+    };
+    assert!(still_waiting >= 1, "light work did not wait for the heavy queue");
+    for id in &heavy_ids {
+        wait_state(&db, id, "done").await;
+    }
+    assert_eq!(
+        heavy.max.load(Ordering::SeqCst),
+        1,
+        "never more than one heavy job at once"
+    );
+    pool.shutdown().await;
+});

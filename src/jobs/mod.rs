@@ -82,11 +82,24 @@ pub trait JobHandler: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+    /// Kinds that may run at most this many at once in one process.
+    limits: HashMap<&'static str, usize>,
 }
 
 impl Registry {
     pub fn register(&mut self, kind: &'static str, handler: Arc<dyn JobHandler>) {
         self.handlers.insert(kind, handler);
+    }
+
+    /// A kind of job that may run at most `limit` at a time in this process (heavy work, such
+    /// as transcoding, that must leave workers free for the rest).
+    pub fn register_limited(&mut self, kind: &'static str, handler: Arc<dyn JobHandler>, limit: usize) {
+        self.handlers.insert(kind, handler);
+        self.limits.insert(kind, limit.max(1));
+    }
+
+    pub fn limit(&self, kind: &str) -> Option<usize> {
+        self.limits.get(kind).copied()
     }
     pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
         self.handlers.get(kind)

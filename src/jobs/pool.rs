@@ -23,6 +23,8 @@ pub struct WorkerPool {
 struct Worker {
     db: Db,
     registry: Registry,
+    /// Jobs running now in this process, by kind (for the kinds with a limit).
+    running: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     owner: String,
     lease: Duration,
     poll: Duration,
@@ -44,6 +46,7 @@ impl WorkerPool {
         let worker = Arc::new(Worker {
             db: queue.db.clone(),
             registry,
+            running: std::sync::Mutex::new(std::collections::HashMap::new()),
             owner: owner.clone(),
             lease: Duration::from_secs(config.lease_seconds),
             poll: Duration::from_millis(config.poll_interval_ms),
@@ -73,18 +76,65 @@ impl WorkerPool {
 }
 
 impl Worker {
+    /// The kinds this worker may take now: every kind but those at their limit.
+    fn claimable(&self) -> Vec<&'static str> {
+        let running = self.running.lock().map(|r| r.clone()).unwrap_or_default();
+        self.registry
+            .kinds()
+            .into_iter()
+            .filter(|kind| {
+                self.registry
+                    .limit(kind)
+                    .is_none_or(|limit| running.get(*kind).copied().unwrap_or(0) < limit)
+            })
+            .collect()
+    }
+
+    /// Counts a claimed job against its kind's limit (claims race; the count settles it).
+    fn start_counting(&self, kind: &str) -> bool {
+        let Ok(mut running) = self.running.lock() else {
+            return true;
+        };
+        let count = running.entry(kind.to_owned()).or_insert(0);
+        match self.registry.limit(kind) {
+            Some(limit) if *count >= limit => false,
+            _ => {
+                *count += 1;
+                true
+            }
+        }
+    }
+
+    fn stop_counting(&self, kind: &str) {
+        if let Ok(mut running) = self.running.lock()
+            && let Some(count) = running.get_mut(kind)
+        {
+            *count = count.saturating_sub(1);
+        }
+    }
+
     async fn run_loop(&self, notify: Arc<tokio::sync::Notify>) {
-        let kinds = self.registry.kinds();
         let lease_ms = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
         while !self.cancel.is_cancelled() {
             self.reap().await;
+            let kinds = self.claimable();
             let token = uuid::Uuid::new_v4().to_string();
-            let claimed = db::jobs::claim(&self.db, &self.owner, &token, lease_ms, &kinds).await;
+            let claimed = if kinds.is_empty() {
+                Ok(None)
+            } else {
+                db::jobs::claim(&self.db, &self.owner, &token, lease_ms, &kinds).await
+            };
             match claimed {
+                Ok(Some(job)) if !self.start_counting(&job.kind) => {
+                    // Another worker of ours took the last slot meanwhile: give it back.
+                    let _ = db::jobs::release(&self.db, &job.id, &job.lease_token).await;
+                }
                 Ok(Some(job)) => {
+                    let kind = job.kind.clone();
                     let span =
                         tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
                     self.run_job(job, lease_ms).instrument(span).await;
+                    self.stop_counting(&kind);
                 }
                 Ok(None) => {
                     tokio::select! {

@@ -20,7 +20,7 @@ use crate::{
 
 use super::{
     photo::{self, PhotoError},
-    process::PROCESS_MEDIA,
+    process::{PROCESS_MEDIA, TRANSCODE_VIDEO},
 };
 
 /// Enough of the start of a file for every signature we recognise.
@@ -220,7 +220,11 @@ pub async fn accept(
         focus: None,
         variants: Vec::new(),
     };
-    let job = queue.prepare(PROCESS_MEDIA, &super::process::Payload { media_id: id })?;
+    let kind = match accepted.kind {
+        MediaKind::Image => PROCESS_MEDIA,
+        MediaKind::Video => TRANSCODE_VIDEO,
+    };
+    let job = queue.prepare(kind, &super::process::Payload { media_id: id })?;
     if let Err(e) = db::media::insert_with_job(db, &media, &job).await {
         // Nothing half-done stays behind: the object goes with the failed record.
         if let Err(cleanup) = store.delete(&key).await {

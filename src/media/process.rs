@@ -24,7 +24,10 @@ use crate::{
     storage::{Key, Store},
 };
 
+/// Photos (and anything quick).
 pub const PROCESS_MEDIA: &str = "media.process";
+/// Videos: the same handler, a kind of its own so `transcoding.max_concurrent` can cap it.
+pub const TRANSCODE_VIDEO: &str = "media.transcode";
 pub const PURGE_MEDIA: &str = "media.purge";
 
 #[derive(Serialize, Deserialize)]
@@ -43,12 +46,6 @@ pub struct ProcessMedia {
 enum Destination<'a> {
     Memory(&'a mut BytesMut),
     File(&'a mut tokio::fs::File),
-}
-
-/// Transcodes use every core they get: few at a time, per `transcoding.max_concurrent`.
-fn transcode_permits(count: usize) -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(count))
 }
 
 /// Decoding is CPU-bound: at most one photo per core at a time, off the async runtime.
@@ -154,10 +151,6 @@ impl ProcessMedia {
             self.read_original(media, Destination::File(&mut file)).await?;
             file.flush().await?;
         }
-        let permit = transcode_permits(self.config.transcoding.max_concurrent)
-            .acquire()
-            .await
-            .map_err(|_| JobError::retry("the transcode pool is closed"))?;
         let output = work.path().join("out");
         let (db, id) = (self.db.clone(), media.id.clone());
         let done = video::transcode(&self.config, &source, &output, move |p| {
@@ -170,7 +163,6 @@ impl ProcessMedia {
             })
         })
         .await?;
-        drop(permit);
 
         let base = format!("media/{}", media.id);
         let hls_dir = output.join("hls");
