@@ -308,3 +308,65 @@ async fn the_reference_tus_client_uploads_in_chunks() {
     assert_eq!(media["description"], "sent with tus-js-client");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_started_on_one_node_finishes_on_another() {
+    // Two serve nodes on one PostgreSQL and one bucket, as behind a load balancer.
+    let first = common::start(common::Backend::PostgresS3).await;
+    let shared = first.running.state.config.clone();
+    let second = common::start_with(common::Backend::PostgresS3, |c| {
+        c.database.url = shared.database.url.clone();
+        c.storage.s3.bucket = shared.storage.s3.bucket.clone();
+    })
+    .await;
+    let token = first.user("alice").await;
+    let photo = common::jpeg(800, 600);
+    let created = first
+        .http
+        .post(format!("{}/api/v1/tus", first.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", photo.len().to_string())
+        .send()
+        .await
+        .expect("create");
+    let id = created.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_owned();
+    let half = photo.len() / 2;
+    for (node, range) in [(&first, 0..half), (&second, half..photo.len())] {
+        let response = node
+            .http
+            .patch(format!("{}/api/v1/tus/{id}", node.url))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", range.start.to_string())
+            .body(photo[range].to_vec())
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(response.status(), 204);
+    }
+    let head = second
+        .http
+        .head(format!("{}/api/v1/tus/{id}", second.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .expect("head");
+    let media_id = head.headers()["kaleido-media-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let (status, media) = second.wait_processed(&token, &media_id).await;
+    assert_eq!(status, 200, "{media}");
+    assert_eq!(media["meta"]["original"]["width"], 800);
+    second.stop().await;
+    first.stop().await;
+}

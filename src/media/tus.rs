@@ -1,18 +1,16 @@
 //! Resumable uploads with the tus 1.0 protocol (core, creation, termination, checksum), so
 //! standard clients (tus-js-client, Uppy) can send files of any size over flaky connections.
 //!
-//! The offset is kept in the database; the bytes in `storage.tmp_path/tus/` on the node that
-//! received them (a single-node limitation: several `serve` nodes need sticky routing for tus
-//! until partial bytes move into the object store's multipart uploads). A finished upload goes
-//! through the same intake as `POST /api/v2/media`.
-
-use std::path::PathBuf;
+//! The offset is kept in the database and every received chunk in the object store
+//! (`uploads/{id}/{offset}`), so any `serve` node can take the next request of an upload. A
+//! finished upload is streamed back from its chunks into the usual intake of
+//! `POST /api/v2/media`.
 
 use base64::Engine;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha1::Digest;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::ingest::{self, Spooled};
 use crate::{
@@ -20,6 +18,7 @@ use crate::{
     db::{self, tus::TusUpload},
     domain::media::Media,
     error::{Error, Kind, Result},
+    storage::Key,
 };
 
 pub const VERSION: &str = "1.0.0";
@@ -28,8 +27,13 @@ pub const CHECKSUMS: &str = "sha1,sha256";
 /// Unfinished uploads are kept this long.
 const LIFETIME_MS: i64 = 24 * 3600 * 1000;
 
-fn partial_path(state: &AppState, id: &str) -> PathBuf {
-    state.config.storage.tmp_path.join("tus").join(id)
+/// Chunk keys sort by offset (zero-padded), so listing them gives the file in order.
+fn chunk_key(id: &str, offset: i64) -> Result<Key> {
+    Key::parse(&format!("uploads/{id}/{offset:020}"))
+}
+
+fn chunk_prefix(id: &str) -> String {
+    format!("uploads/{id}/")
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs.
@@ -78,11 +82,6 @@ pub async fn create(
         media_id: None,
         expires_at: db::now_ms() + LIFETIME_MS,
     };
-    let path = partial_path(state, &upload.id);
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    tokio::fs::File::create(&path).await?;
     db::tus::insert(&state.db, &upload).await?;
     Ok(upload)
 }
@@ -154,11 +153,12 @@ where
             format!("Upload-Offset is {offset} but the upload is at {}", upload.offset),
         ));
     }
-    let path = partial_path(state, &upload.id);
-    let mut file = tokio::fs::OpenOptions::new().write(true).open(&path).await?;
-    // Anything past the recorded offset is the rest of an interrupted request: overwrite it.
-    file.set_len(offset as u64).await?;
-    file.seek(std::io::SeekFrom::Start(offset as u64)).await?;
+    // The chunk is spooled locally first, then stored whole as one object.
+    tokio::fs::create_dir_all(&state.config.storage.tmp_path).await?;
+    let spool = tempfile::Builder::new()
+        .prefix("tus-")
+        .tempfile_in(&state.config.storage.tmp_path)?;
+    let mut file = tokio::fs::File::from_std(spool.reopen()?);
     let mut sha1 = sha1::Sha1::new();
     let mut sha256 = sha2::Sha256::new();
     let mut written: i64 = 0;
@@ -172,7 +172,6 @@ where
             }
         };
         if offset + written + chunk.len() as i64 > upload.length {
-            file.set_len(offset as u64).await?;
             return Err(Error::new(
                 Kind::PayloadTooLarge,
                 "upload_too_long",
@@ -187,20 +186,25 @@ where
         written += chunk.len() as i64;
     }
     file.flush().await?;
-    file.sync_data().await?;
     if let Some(check) = checksum {
         let actual = match check.algorithm.as_str() {
             "sha1" => sha1.finalize().to_vec(),
             _ => sha2::Digest::finalize(sha256).to_vec(),
         };
         if broken.is_some() || actual != check.expected {
-            file.set_len(offset as u64).await?;
             return Err(Error::new(
                 Kind::ChecksumMismatch,
                 "checksum_mismatch",
                 "the chunk does not match Upload-Checksum",
             ));
         }
+    }
+    if written > 0 {
+        let key = chunk_key(&upload.id, offset)?;
+        state
+            .store
+            .put_path(&key, spool.path(), "application/octet-stream")
+            .await?;
     }
     let new_offset = offset + written;
     if !db::tus::advance(&state.db, &upload.id, offset, new_offset).await? {
@@ -218,7 +222,7 @@ where
     if new_offset < upload.length {
         return Ok(Appended::Partial(new_offset));
     }
-    let spooled = Spooled::from_path(path).await?;
+    let spooled = assemble(state, &upload.id).await?;
     let accepted = ingest::accept(
         state,
         &upload.account_id,
@@ -239,12 +243,51 @@ where
     Ok(Appended::Complete(new_offset, Box::new(media)))
 }
 
+/// Streams the chunks, in order, into one spooled file, and removes them from the store.
+async fn assemble(state: &AppState, id: &str) -> Result<Spooled> {
+    let chunks = state.store.list(&chunk_prefix(id)).await?;
+    let spool = tempfile::Builder::new()
+        .prefix("tus-")
+        .tempfile_in(&state.config.storage.tmp_path)?;
+    let mut file = tokio::fs::File::from_std(spool.reopen()?);
+    let mut position: u64 = 0;
+    for chunk in &chunks {
+        let starts_at = chunk
+            .key
+            .as_str()
+            .rsplit('/')
+            .next()
+            .and_then(|o| o.parse::<u64>().ok());
+        if starts_at != Some(position) {
+            return Err(Error::new(
+                Kind::Conflict,
+                "upload_inconsistent",
+                "the upload's pieces do not line up; start the upload again",
+            ));
+        }
+        position += chunk.size;
+        let mut object = state.store.get(&chunk.key, None).await?;
+        while let Some(bytes) = object.body.next().await {
+            file.write_all(&bytes?).await?;
+        }
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    for chunk in &chunks {
+        state.store.delete(&chunk.key).await?;
+    }
+    Spooled::from_path(
+        spool
+            .into_temp_path()
+            .keep()
+            .map_err(|e| Error::internal("cannot keep the upload").with_source(e.error))?,
+    )
+    .await
+}
+
 pub async fn terminate(state: &AppState, upload: &TusUpload) -> Result<()> {
-    let path = partial_path(state, &upload.id);
-    match tokio::fs::remove_file(&path).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e.into()),
+    for chunk in state.store.list(&chunk_prefix(&upload.id)).await? {
+        state.store.delete(&chunk.key).await?;
     }
     db::tus::delete(&state.db, &upload.id).await
 }
