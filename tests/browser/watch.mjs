@@ -64,7 +64,19 @@ try {
     report.poster = video.getAttribute("poster");
     return report;
   });
-  console.log(JSON.stringify({ url: page.url(), states, problems, ...result }));
+  // A browser without Media Source Extensions gets the progressive MP4 instead.
+  const plain = await context.newPage();
+  await plain.addInitScript(() => { delete window.MediaSource; delete window.ManagedMediaSource; });
+  await plain.goto(page.url());
+  const fallback = await plain.evaluate(async () => {
+    const video = document.querySelector("[data-player] video");
+    video.muted = true;
+    await video.play();
+    const deadline = Date.now() + 20_000;
+    while (video.currentTime < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return { src: video.currentSrc, playedTo: video.currentTime, hls: Boolean(document.querySelector("[data-player]").hls) };
+  });
+  console.log(JSON.stringify({ url: page.url(), states, problems, fallback, ...result }));
 } catch (error) {
   console.error(`browser test failed at ${page.url()}: ${error.message}`);
   console.error(problems.join("\n"));
