@@ -35,6 +35,8 @@ impl AppState {
         db.migrate().await?;
         let store = storage::from_config(&config.storage).await?;
         let queue = Queue::new(db.clone(), config.workers.max_attempts);
+        // Made once, here, so no request waits for RSA key generation.
+        crate::federation::instance::keys(&db).await?;
         Ok(AppState {
             config: Arc::new(config),
             db,

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod jobs;
 pub mod media;
 pub mod sessions;
+pub mod settings;
 pub mod statuses;
 pub mod tokens;
 pub mod tus;
@@ -55,6 +56,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "resumable uploads",
         include_str!("../../migrations/sqlite/0003_tus.sql"),
     ),
+    (
+        4,
+        "instance settings",
+        include_str!("../../migrations/sqlite/0004_instance.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -71,6 +77,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "resumable uploads",
         include_str!("../../migrations/postgres/0003_tus.sql"),
+    ),
+    (
+        4,
+        "instance settings",
+        include_str!("../../migrations/postgres/0004_instance.sql"),
     ),
 ];
 

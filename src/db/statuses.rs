@@ -223,3 +223,17 @@ pub async fn count_for_account(db: &Db, account_id: &str) -> Result<i64> {
     .map_err(Error::from)?;
     Ok(n)
 }
+
+/// Published local statuses, and accounts that posted since `since` (for NodeInfo).
+pub async fn usage(db: &Db, month_ago: i64, half_year_ago: i64) -> Result<(i64, i64, i64)> {
+    let posts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM statuses WHERE published_at IS NOT NULL")
+        .fetch_one(&db.pool)
+        .await?;
+    let active = |since: i64| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(DISTINCT account_id) FROM statuses WHERE created_at > $1")
+            .bind(since)
+            .fetch_one(&db.pool)
+            .await
+    };
+    Ok((posts, active(month_ago).await?, active(half_year_ago).await?))
+}

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod entities;
+pub mod federation;
 pub mod files;
 pub mod health;
 pub mod media;
@@ -54,6 +55,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/statuses/{id}", web::get().to(pages::status_by_id))
                 .route("/statuses/{id}/embed", web::get().to(pages::embed))
                 .route("/api/oembed", web::get().to(oembed::oembed))
+                .route("/.well-known/webfinger", web::get().to(federation::webfinger))
+                .route("/.well-known/host-meta", web::get().to(federation::host_meta))
+                .route("/.well-known/nodeinfo", web::get().to(federation::nodeinfo_links))
+                .route("/nodeinfo/{version}", web::get().to(federation::nodeinfo))
+                .route("/users/{name}", web::get().to(federation::person))
+                .route("/channels/{name}", web::get().to(federation::channel))
+                .route("/actor", web::get().to(federation::instance_actor))
                 .route("/@{name}", web::get().to(pages::profile))
                 .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))

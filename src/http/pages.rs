@@ -197,9 +197,14 @@ pub async fn index(
 pub async fn profile(
     state: web::Data<AppState>,
     viewer: Viewer,
+    req: actix_web::HttpRequest,
     name: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
+    if super::federation::asks_for_activity_json(&req) {
+        // Remote servers resolve profile links too: same account, its actor document.
+        return super::federation::person(state, req, name).await;
+    }
     let key = name.trim_start_matches('@').to_ascii_lowercase();
     let Some(account) = db::accounts::by_username(&state.db, &key).await? else {
         return not_found_page(&state, &viewer);

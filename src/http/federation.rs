@@ -1,0 +1,197 @@
+//! Discovery and actors: WebFinger, host-meta, NodeInfo, and the actor documents, with the same
+//! URL giving HTML to browsers and JSON to ActivityPub clients.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::views;
+use crate::{
+    app::AppState,
+    db,
+    domain::account::Username,
+    error::{Error, Result},
+    federation::{ACTIVITY_JSON, actors, instance, wants_activity_json},
+};
+
+fn activity_json(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, ACTIVITY_JSON))
+        .insert_header((header::VARY, "Accept"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .body(body.to_string())
+}
+
+pub fn asks_for_activity_json(req: &HttpRequest) -> bool {
+    wants_activity_json(req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()))
+}
+
+async fn account_named(state: &AppState, name: &str) -> Result<crate::domain::account::Account> {
+    let name = Username::parse(name).map_err(|_| Error::not_found("account"))?;
+    db::accounts::by_username(&state.db, &name.key())
+        .await?
+        .ok_or_else(|| Error::not_found("account"))
+}
+
+/// `/users/{name}`: the Person for ActivityPub, the profile page for people.
+pub async fn person(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse> {
+    let account = account_named(&state, &name).await?;
+    if asks_for_activity_json(&req) {
+        return Ok(activity_json(actors::person(state.config.public_url(), &account)));
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/@{}", account.username)))
+        .insert_header((header::VARY, "Accept"))
+        .finish())
+}
+
+pub async fn channel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse> {
+    let account = account_named(&state, &name).await?;
+    if asks_for_activity_json(&req) {
+        return Ok(activity_json(actors::channel(
+            state.config.public_url(),
+            &account,
+        )));
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/@{}", account.username)))
+        .finish())
+}
+
+pub async fn instance_actor(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let keys = instance::keys(&state.db).await?;
+    Ok(activity_json(actors::instance_actor(
+        state.config.public_url(),
+        &views::host(&state),
+        &keys.public_pem,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+/// `acct:name@host`, or the actor's or profile's URL, on this instance.
+pub async fn webfinger(
+    state: web::Data<AppState>,
+    query: web::Query<WebfingerQuery>,
+) -> Result<HttpResponse> {
+    let resource = query
+        .resource
+        .as_deref()
+        .ok_or_else(|| Error::bad_request("the resource parameter is required"))?;
+    let base = state.config.public_url();
+    let host = views::host(&state);
+    let name = if let Some(acct) = resource.strip_prefix("acct:") {
+        let (name, domain) = acct
+            .rsplit_once('@')
+            .ok_or_else(|| Error::bad_request("expected acct:name@host"))?;
+        if !domain.eq_ignore_ascii_case(&host) {
+            return Err(Error::not_found("account"));
+        }
+        name.trim_start_matches('@').to_owned()
+    } else if let Some(name) = resource
+        .strip_prefix(&format!("{base}/users/"))
+        .or_else(|| resource.strip_prefix(&format!("{base}/@")))
+    {
+        name.to_owned()
+    } else {
+        return Err(Error::not_found("account"));
+    };
+    let account = account_named(&state, &name).await?;
+    let actor = actors::person_id(base, &account.username);
+    let profile = format!("{base}/@{}", account.username);
+    let body = json!({
+        "subject": format!("acct:{}@{host}", account.username),
+        "aliases": [actor, profile],
+        "links": [
+            { "rel": "self", "type": "application/activity+json", "href": actor },
+            { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile },
+        ],
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/jrd+json; charset=utf-8"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .body(body.to_string()))
+}
+
+pub async fn host_meta(state: web::Data<AppState>) -> HttpResponse {
+    let base = state.config.public_url();
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{base}/.well-known/webfinger?resource={{uri}}\"/>\n</XRD>\n"
+    );
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .body(body)
+}
+
+pub async fn nodeinfo_links(state: web::Data<AppState>) -> HttpResponse {
+    let base = state.config.public_url();
+    HttpResponse::Ok()
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .json(json!({
+            "links": [
+                { "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": format!("{base}/nodeinfo/2.0") },
+                { "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": format!("{base}/nodeinfo/2.1") },
+            ]
+        }))
+}
+
+pub async fn nodeinfo(state: web::Data<AppState>, version: web::Path<String>) -> Result<HttpResponse> {
+    let version = version.into_inner();
+    if version != "2.0" && version != "2.1" {
+        return Err(Error::not_found("NodeInfo version"));
+    }
+    let day = 24 * 3600 * 1000;
+    let now = db::now_ms();
+    let users = db::accounts::count(&state.db).await?;
+    let (posts, month, half_year) = db::statuses::usage(&state.db, now - 30 * day, now - 180 * day).await?;
+    let mut software = json!({ "name": "kaleido", "version": env!("CARGO_PKG_VERSION") });
+    if version == "2.1" {
+        software["homepage"] = json!(state.config.public_url());
+    }
+    let accepted: Vec<&str> = [
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+        "video/x-matroska",
+    ]
+    .to_vec();
+    let body = json!({
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": { "inbound": [], "outbound": [] },
+        "openRegistrations": false,
+        "usage": {
+            "users": { "total": users, "activeMonth": month, "activeHalfyear": half_year },
+            "localPosts": posts,
+        },
+        "metadata": {
+            "nodeName": views::host(&state),
+            "acceptedMediaTypes": accepted,
+            "maxUploadBytes": state.config.limits.max_upload_bytes,
+        },
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            format!("application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/{version}#\""),
+        ))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .body(body.to_string()))
+}
