@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod instance;
+pub mod signatures;
 
 /// The media types that ask for ActivityPub JSON rather than HTML.
 pub fn wants_activity_json(accept: Option<&str>) -> bool {
