@@ -3,18 +3,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_two_photos_with_alt_text_in_chromium() {
-    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").is_dir()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "Chromium and playwright-core are missing: run the tests through `make test`"
-    );
     let app = common::start(common::Backend::SqliteLocal).await;
     kaleido::accounts::create(app.db(), "alice", "correct horse battery", false)
         .await
@@ -26,26 +18,17 @@ async fn upload_two_photos_with_alt_text_in_chromium() {
     std::fs::write(&first, common::jpeg(2400, 1600)).expect("write");
     std::fs::write(&second, common::jpeg(1600, 2400)).expect("write");
 
-    let url = app.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("upload.mjs")
-            .args([url.as_str(), "alice", "correct horse battery"])
-            .arg(&first)
-            .arg(&second)
-            .current_dir(&browser_dir)
-            .output()
-            .expect("node")
-    })
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("report json");
+    let report = common::node(
+        "upload.mjs",
+        vec![
+            app.url.clone().into(),
+            "alice".into(),
+            "correct horse battery".into(),
+            first.into(),
+            second.into(),
+        ],
+    )
+    .await;
     assert_eq!(
         report["alts"],
         serde_json::json!([
@@ -103,7 +86,6 @@ async fn upload_two_photos_with_alt_text_in_chromium() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_watch_a_video_with_hls_js() {
-    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let app = common::start(common::Backend::SqliteLocal).await;
     kaleido::accounts::create(app.db(), "alice", "correct horse battery", false)
         .await
@@ -111,25 +93,16 @@ async fn upload_and_watch_a_video_with_hls_js() {
     let dir = tempfile::tempdir().expect("dir");
     let clip = dir.path().join("pattern.mp4");
     std::fs::write(&clip, common::clip(10, 854, 480)).expect("write");
-    let url = app.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("watch.mjs")
-            .args([url.as_str(), "alice", "correct horse battery"])
-            .arg(&clip)
-            .current_dir(&browser_dir)
-            .output()
-            .expect("node")
-    })
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("report json");
+    let report = common::node(
+        "watch.mjs",
+        vec![
+            app.url.clone().into(),
+            "alice".into(),
+            "correct horse battery".into(),
+            clip.into(),
+        ],
+    )
+    .await;
     assert_eq!(report["engine"], "hls.js", "{report}");
     assert_eq!(report["levels"], serde_json::json!([240, 480]), "{report}");
     assert!(report["playedTo"].as_f64().unwrap_or(0.0) >= 3.0, "{report}");

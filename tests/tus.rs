@@ -279,25 +279,11 @@ async fn the_reference_tus_client_uploads_in_chunks() {
     let file = dir.path().join("walk.mp4");
     let video = common::clip(3, 640, 360);
     std::fs::write(&file, &video).expect("write");
-    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let (url, token_arg) = (app.url.clone(), token.clone());
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg("tus-upload.mjs")
-            .args([url.as_str(), token_arg.as_str()])
-            .arg(&file)
-            .current_dir(&browser_dir)
-            .output()
-            .expect("node")
-    })
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "tus-js-client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let report = common::node(
+        "tus-upload.mjs",
+        vec![app.url.clone().into(), token.clone().into(), file.into()],
+    )
+    .await;
     assert!(
         report["patches"].as_u64().unwrap_or(0) >= (video.len() / (64 * 1024)) as u64,
         "{report}"

@@ -339,3 +339,32 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Runs one of the Node.js clients in `tests/browser/` (Chromium through playwright-core,
+/// tus-js-client) and returns the JSON line it prints; fails the test with its output if not.
+pub async fn node(script: &str, args: Vec<std::ffi::OsString>) -> Value {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "Chromium and the npm packages are missing: run the tests through `make test`"
+    );
+    let script = script.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("node")
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "node client failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client's JSON report")
+}
