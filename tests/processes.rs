@@ -318,12 +318,15 @@ async fn two_worker_processes_never_run_the_same_job() {
         let (status, body) = app.wait_processed(&token, id).await;
         assert_eq!(status, 200, "{body}");
     }
-    let jobs = db::jobs::list_by_kind(app.db(), "media.process")
-        .await
-        .expect("jobs");
-    assert_eq!(jobs.len(), 40);
+    // Media turn ready just before their jobs record completion: wait for all 40.
+    let jobs = common::eventually(10, "every job recorded done", || async {
+        let jobs = db::jobs::list_by_kind(app.db(), "media.process")
+            .await
+            .expect("jobs");
+        (jobs.len() == 40 && jobs.iter().all(|j| j.state == "done")).then_some(jobs)
+    })
+    .await;
     for job in &jobs {
-        assert_eq!(job.state, "done");
         assert_eq!(job.attempts, 1, "job {} was claimed more than once", job.id);
     }
     let owners: std::collections::BTreeSet<String> = jobs
@@ -405,8 +408,14 @@ async fn a_killed_workers_job_completes_later() {
     let mut rescuer = worker(&app, dir.path(), 1).spawn().expect("spawn");
     let (status, body) = app.wait_processed(&token, &media_id).await;
     assert_eq!(status, 200, "{body}");
-    let after = db::jobs::get(app.db(), &job.id).await.expect("get").expect("row");
-    assert_eq!(after.state, "done");
+    // The media turns ready just before the job records its completion.
+    let after = common::eventually(10, "the job to be recorded done", || async {
+        db::jobs::get(app.db(), &job.id)
+            .await
+            .expect("get")
+            .filter(|j| j.state == "done")
+    })
+    .await;
     assert_eq!(after.attempts, 2);
     assert!(
         after
@@ -476,11 +485,14 @@ async fn a_worker_killed_mid_transcode_loses_nothing() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["kaleido"]["hls"].is_string());
-    let jobs = db::jobs::list_by_kind(app.db(), "media.transcode")
-        .await
-        .expect("jobs");
-    assert_eq!(jobs.len(), 1, "{jobs:?}");
-    assert_eq!((jobs[0].state.as_str(), jobs[0].attempts), ("done", 2));
+    let jobs = common::eventually(10, "the transcode job to be recorded done", || async {
+        let jobs = db::jobs::list_by_kind(app.db(), "media.transcode")
+            .await
+            .expect("jobs");
+        (jobs.len() == 1 && jobs[0].state == "done").then_some(jobs)
+    })
+    .await;
+    assert_eq!(jobs[0].attempts, 2);
     sigterm(&rescuer);
     assert!(wait_exit(&mut rescuer, 15).success());
     app.stop().await;

@@ -45,13 +45,19 @@ pub fn run_child(input: &Path, output: &Path, options: &ladder::Options, memory_
     let result = std::fs::create_dir_all(output)
         .map_err(kaleido_transcoder::Error::from)
         .and_then(|_| {
-            kaleido_transcoder::ladder::transcode(input, &output.join("hls"), options, |p| {
+            // One decode makes the ladder and the still.
+            let options = ladder::Options {
+                thumbnail: Some((output.join("thumb.jpg"), 720)),
+                ..options.clone()
+            };
+            kaleido_transcoder::ladder::transcode(input, &output.join("hls"), &options, |p| {
                 println!("progress {p}")
             })
         })
         .and_then(|ladder| {
-            let thumb = output.join("thumb.jpg");
-            let (w, h) = kaleido_transcoder::thumbnail::thumbnail(input, &thumb, 720, &options.limits)?;
+            let (w, h) = ladder
+                .thumbnail
+                .ok_or_else(|| kaleido_transcoder::Error::Internal("no still was made".into()))?;
             Ok(Transcoded {
                 ladder,
                 thumbnail: "thumb.jpg".into(),
@@ -86,6 +92,7 @@ pub fn options(config: &Config) -> ladder::Options {
             max_seconds: config.limits.max_video_seconds as f64,
             ..Limits::default()
         },
+        thumbnail: None,
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Options {
     /// x264 preset: `veryfast` for production, `ultrafast` in tests.
     pub preset: String,
     pub limits: input::Limits,
+    /// Where to write a still (JPEG, at most this high), taken from the same single decode.
+    pub thumbnail: Option<(std::path::PathBuf, u32)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -44,6 +46,8 @@ pub struct Ladder {
     pub renditions: Vec<Rendition>,
     pub master: String,
     pub hashes: String,
+    /// The still's size, when one was asked for.
+    pub thumbnail: Option<(u32, u32)>,
 }
 
 /// Heights (with widths keeping the displayed aspect, both even) to encode for a source.
@@ -310,6 +314,11 @@ pub fn transcode(
     let mut audio_frame = frame::Audio::empty();
     let mut audio_filtered = frame::Audio::empty();
     let mut frames: u64 = 0;
+    // The still is chosen on the way: the first interesting frame at a mark, else the first.
+    let marks = crate::thumbnail::marks(probe.duration_seconds);
+    let mut next_mark = 0;
+    let mut still: Option<frame::Video> = None;
+    let mut first_frame: Option<frame::Video> = None;
 
     let drain_video = |graph: &mut filter::Graph,
                        outputs: &mut Vec<Output>,
@@ -350,6 +359,18 @@ pub fn transcode(
                 }
                 let pts = decoded.timestamp();
                 decoded.set_pts(pts);
+                if options.thumbnail.is_some() && still.is_none() {
+                    if first_frame.is_none() {
+                        first_frame = Some(decoded.clone());
+                    }
+                    let t = pts.unwrap_or(0) as f64 * f64::from(video_tb);
+                    if next_mark < marks.len() && t >= marks[next_mark] {
+                        next_mark += 1;
+                        if crate::thumbnail::interesting(&decoded) {
+                            still = Some(decoded.clone());
+                        }
+                    }
+                }
                 if let Some(t) = pts {
                     let done = ((t as f64 * f64::from(video_tb)) / total * 100.0).clamp(0.0, 99.0) as u8;
                     if done > last_progress {
@@ -451,12 +472,22 @@ pub fn transcode(
         .collect::<Result<Vec<_>, Error>>()?;
     let master = write_master(out_dir, &renditions, fps)?;
     let hashes = write_hashes(out_dir, &renditions)?;
+    let thumbnail = match (&options.thumbnail, still.or(first_frame)) {
+        (Some((path, max_height)), Some(frame)) => Some(crate::thumbnail::write_jpeg(
+            &frame,
+            probe.rotation,
+            *max_height,
+            path,
+        )?),
+        _ => None,
+    };
     progress(100);
     Ok(Ladder {
         probe,
         renditions,
         master,
         hashes,
+        thumbnail,
     })
 }
 

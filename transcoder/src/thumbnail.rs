@@ -9,7 +9,7 @@ use ffmpeg_next::{
 
 use crate::{Error, input, probe};
 
-fn interesting(frame: &frame::Video) -> bool {
+pub(crate) fn interesting(frame: &frame::Video) -> bool {
     // Mean and spread of the luma plane, sampled.
     let (data, stride) = (frame.data(0), frame.stride(0));
     let (w, h) = (frame.width() as usize, frame.height() as usize);
@@ -51,10 +51,7 @@ pub fn thumbnail(
         .decoder()
         .video()?;
     // Sample moments at 10 %, 25 %, 50 % of the video; fall back to the first decoded frame.
-    let marks: Vec<f64> = [0.1, 0.25, 0.5]
-        .iter()
-        .map(|f| f * probe.duration_seconds)
-        .collect();
+    let marks = marks(probe.duration_seconds);
     let mut chosen: Option<frame::Video> = None;
     let mut first: Option<frame::Video> = None;
     let mut decoded = frame::Video::empty();
@@ -83,15 +80,29 @@ pub fn thumbnail(
     let picture = chosen
         .or(first)
         .ok_or_else(|| Error::Broken("no frame could be decoded".into()))?;
+    write_jpeg(&picture, probe.rotation, max_height, out)
+}
 
-    let (w, h) = match probe.rotation % 180 {
+/// The moments worth a look for a still: 10 %, 25 % and 50 % into the video.
+pub(crate) fn marks(duration_seconds: f64) -> Vec<f64> {
+    [0.1, 0.25, 0.5].iter().map(|f| f * duration_seconds).collect()
+}
+
+/// Encodes a decoded frame as an upright JPEG at most `max_height` high.
+pub(crate) fn write_jpeg(
+    picture: &frame::Video,
+    rotation: u32,
+    max_height: u32,
+    out: &Path,
+) -> Result<(u32, u32), Error> {
+    let (w, h) = match rotation % 180 {
         90 => (picture.height(), picture.width()),
         _ => (picture.width(), picture.height()),
     };
     let target_h = (h.min(max_height) / 2 * 2).max(2);
     let target_w = ((f64::from(w) * f64::from(target_h) / f64::from(h)).round() as u32 / 2 * 2).max(2);
-    // Scale the stored picture; rotation is applied by swapping the scaled planes' axes below.
-    let (scale_w, scale_h) = if probe.rotation % 180 == 90 {
+    // Scale the stored picture; rotation then moves the scaled planes' pixels.
+    let (scale_w, scale_h) = if rotation % 180 == 90 {
         (target_h, target_w)
     } else {
         (target_w, target_h)
@@ -106,8 +117,8 @@ pub fn thumbnail(
         scaling::Flags::BICUBIC,
     )?;
     let mut scaled = frame::Video::empty();
-    scaler.run(&picture, &mut scaled)?;
-    let upright = rotate(&scaled, probe.rotation);
+    scaler.run(picture, &mut scaled)?;
+    let upright = rotate(&scaled, rotation);
 
     let mjpeg = encoder::find(codec::Id::MJPEG).ok_or_else(|| Error::Internal("no MJPEG encoder".into()))?;
     let mut enc = codec::context::Context::new_with_codec(mjpeg).encoder().video()?;

@@ -39,6 +39,7 @@ fn options(heights: &[u32]) -> ladder::Options {
         segment_seconds: 1,
         preset: "ultrafast".into(),
         limits: Limits::default(),
+        thumbnail: None,
     }
 }
 
