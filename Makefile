@@ -19,7 +19,7 @@ BIN := $(CARGO_TARGET_DIR)/release/kaleido
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-deps: ## install the Debian packages and cargo tools the build and tests use
+deps: ## install the Debian packages, npm packages and cargo tools the build and tests use
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p > /dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /dev/null; \
@@ -35,7 +35,7 @@ services: deps ## start PostgreSQL and the Garage S3 server the tests use
 	@scripts/postgres.sh ensure
 	@scripts/garage.sh start
 
-build: deps ## build target/release/kaleido (self-contained: templates, assets, migrations inside)
+build: deps ## build $CARGO_TARGET_DIR/release/kaleido (templates, assets, migrations inside)
 	cargo build --release --bin kaleido
 
 run: build ## serve http://localhost:8080 on SQLite and ./data
