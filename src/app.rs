@@ -11,6 +11,7 @@ use crate::{
     error::{Error, Result},
     http::{self, pages::Templates},
     jobs::{Queue, Registry, pool::WorkerPool},
+    maintenance::{CLEANUP, Cleanup},
     media::{
         photo::Sizes,
         process::{PROCESS_MEDIA, PURGE_MEDIA, ProcessMedia, PurgeMedia, TRANSCODE_VIDEO},
@@ -58,6 +59,7 @@ impl AppState {
         registry.register(PROCESS_MEDIA, media.clone());
         // Transcodes have their own kind and cap, so they never hold every worker.
         registry.register_limited(TRANSCODE_VIDEO, media, self.config.transcoding.max_concurrent);
+        registry.register(CLEANUP, Arc::new(Cleanup { state: self.clone() }));
         registry.register(
             PURGE_MEDIA,
             Arc::new(PurgeMedia {
@@ -69,15 +71,20 @@ impl AppState {
     }
 
     pub fn start_workers(&self) -> Option<WorkerPool> {
-        (self.config.workers.count > 0)
-            .then(|| WorkerPool::start(&self.queue, self.registry(), &self.config.workers, self.grace()))
+        (self.config.workers.count > 0).then(|| self.start_workers_with(self.config.workers.count))
     }
 
     /// A pool of `count` workers regardless of `workers.count` (the `worker` command, tests).
     pub fn start_workers_with(&self, count: usize) -> WorkerPool {
         let mut config = self.config.workers.clone();
         config.count = count;
-        WorkerPool::start(&self.queue, self.registry(), &config, self.grace())
+        let mut pool = WorkerPool::start(&self.queue, self.registry(), &config, self.grace());
+        let (state, every) = (
+            self.clone(),
+            Duration::from_secs(config.cleanup_interval_seconds.max(1)),
+        );
+        pool.attach(move |cancel| crate::maintenance::schedule(state, every, cancel));
+        pool
     }
 
     fn grace(&self) -> Duration {

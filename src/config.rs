@@ -157,6 +157,8 @@ pub struct WorkersConfig {
     /// First retry delay; each further attempt doubles it (capped at an hour).
     pub retry_base_ms: u64,
     pub poll_interval_ms: u64,
+    /// How often the clean-up (unposted uploads, expired sessions, old jobs) runs.
+    pub cleanup_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -288,6 +290,7 @@ impl Default for WorkersConfig {
             max_attempts: 8,
             retry_base_ms: 10_000,
             poll_interval_ms: 1_000,
+            cleanup_interval_seconds: 3600,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod federation;
 pub mod http;
 pub mod jobs;
+pub mod maintenance;
 pub mod media;
 pub mod statuses;
 pub mod storage;

@@ -74,6 +74,7 @@ fn workers(count: usize, max_attempts: u32) -> WorkersConfig {
         max_attempts,
         retry_base_ms: 200,
         poll_interval_ms: 20,
+        cleanup_interval_seconds: 3600,
     }
 }
 

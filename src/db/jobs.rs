@@ -63,6 +63,25 @@ where
     Ok(())
 }
 
+/// Enqueues a job unless one with this id exists: several processes scheduling the same
+/// periodic job with a shared id enqueue it once.
+pub async fn enqueue_once(db: &Db, job: &NewJob) -> Result<bool> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_after, created_at, updated_at)
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&job.id)
+    .bind(job.kind)
+    .bind(&job.payload)
+    .bind(i64::from(job.max_attempts))
+    .bind(job.run_after)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Takes one runnable job (queued and due, or running with an expired lease) of the given kinds,
 /// or of any kind when `kinds` is empty.
 pub async fn claim(

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod jobs;
+pub mod maintenance;
 pub mod media;
 pub mod sessions;
 pub mod settings;

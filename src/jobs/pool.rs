@@ -66,6 +66,16 @@ impl WorkerPool {
         WorkerPool { tasks, cancel, owner }
     }
 
+    /// Runs a task alongside the workers (a scheduler), stopped with them; it receives the
+    /// pool's cancellation token.
+    pub fn attach<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task(self.cancel.clone()));
+    }
+
     /// Stops claiming; running jobs get the grace period to finish, then are released for
     /// another worker to take.
     pub async fn shutdown(mut self) {

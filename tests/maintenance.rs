@@ -1,0 +1,145 @@
+//! The periodic clean-up: unposted uploads, expired resumable uploads and sessions, old jobs.
+
+mod common;
+
+use serde_json::{Value, json};
+
+both_backends!(cleanup_removes_what_nobody_will_use, |backend| async move {
+    let app = common::start(backend).await;
+    let token = app.user("alice").await;
+    let state = &app.running.state;
+
+    // Two photos: one posted, one abandoned on the upload page.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let media: Value = app
+            .upload(&token, common::tiny_jpeg(), "p.jpg", "image/jpeg")
+            .await
+            .json()
+            .await
+            .expect("json");
+        let id = media["id"].as_str().expect("id").to_owned();
+        app.wait_processed(&token, &id).await;
+        ids.push(id);
+    }
+    let posted = app
+        .http
+        .post(format!("{}/api/v1/statuses", app.url))
+        .bearer_auth(&token)
+        .json(&json!({"media_ids": [ids[0]]}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(posted.status(), 200);
+    // A resumable upload with a chunk in the store, then everything made to look old.
+    let created = app
+        .http
+        .post(format!("{}/api/v1/tus", app.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "100")
+        .send()
+        .await
+        .expect("create");
+    let location = created.headers()["location"].to_str().expect("ascii").to_owned();
+    app.http
+        .patch(&location)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(vec![7u8; 40])
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(state.store.list("uploads/").await.expect("list").len(), 1);
+    let two_days_ago = kaleido::db::now_ms() - 2 * 24 * 3600 * 1000;
+    for sql in [
+        "UPDATE media SET created_at = $1",
+        "UPDATE tus_uploads SET expires_at = $1",
+        "UPDATE jobs SET updated_at = $1 - 7 * 86400000",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(two_days_ago)
+            .execute(&state.db.pool)
+            .await
+            .expect("age");
+    }
+
+    let report = kaleido::maintenance::run(state).await.expect("clean-up");
+    assert_eq!(report.media, 1, "{report:?}");
+    assert_eq!(report.uploads, 1, "{report:?}");
+    assert!(report.jobs >= 2, "{report:?}");
+    // The abandoned photo's files go (through its purge job); the posted one's stay.
+    let abandoned = ids[1].clone();
+    common::eventually(20, "the abandoned photo's files to go", || async {
+        state
+            .store
+            .list(&format!("media/{abandoned}/"))
+            .await
+            .expect("list")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        state
+            .store
+            .list(&format!("media/{}/", ids[0]))
+            .await
+            .expect("list")
+            .len(),
+        3
+    );
+    assert!(state.store.list("uploads/").await.expect("list").is_empty());
+    let gone = app
+        .http
+        .head(&location)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(gone.status(), 404);
+    let media = app
+        .http
+        .get(format!("{}/api/v1/media/{abandoned}", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(media.status(), 404);
+    // Running it again finds nothing more.
+    let again = kaleido::maintenance::run(state).await.expect("clean-up");
+    assert_eq!((again.media, again.uploads), (0, 0));
+    app.stop().await;
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cleanup_is_scheduled_once_per_period_across_processes() {
+    let app = common::start_with(common::Backend::SqliteLocal, |c| {
+        c.workers.cleanup_interval_seconds = 1;
+    })
+    .await;
+    // A second pool in the same database, as another process would be: two schedulers.
+    let started = std::time::Instant::now();
+    let other = app.running.state.start_workers_with(1);
+    common::eventually(20, "three periods of clean-up", || async {
+        let jobs = kaleido::db::jobs::list_by_kind(app.db(), "maintenance.cleanup")
+            .await
+            .expect("jobs");
+        (jobs.len() >= 3 && jobs.iter().all(|j| j.state == "done")).then_some(())
+    })
+    .await;
+    let jobs = kaleido::db::jobs::list_by_kind(app.db(), "maintenance.cleanup")
+        .await
+        .expect("jobs");
+    let periods = started.elapsed().as_secs() as usize + 1;
+    // Two schedulers, but one job per one-second period (each would add its own otherwise).
+    assert!(
+        jobs.len() <= periods + 1,
+        "{} jobs in {periods} periods",
+        jobs.len()
+    );
+    other.shutdown().await;
+    app.stop().await;
+}
