@@ -251,3 +251,188 @@ both_backends!(webfinger_nodeinfo_and_actors, |backend| async move {
     }
     app.stop().await;
 });
+
+both_backends!(statuses_as_notes_and_the_outbox, |backend| async move {
+    let app = common::start(backend).await;
+    let token = app.user("alice").await;
+    let media: Value = app
+        .upload(&token, common::jpeg(400, 300), "fox.jpg", "image/jpeg")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    app.wait_processed(&token, &media_id).await;
+    app.http
+        .put(format!("{}/api/v1/media/{media_id}", app.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"focus": "0.25,-0.5"}))
+        .send()
+        .await
+        .expect("put");
+    let post = |body: Value| {
+        let (http, url, token) = (app.http.clone(), app.url.clone(), token.clone());
+        async move {
+            http.post(format!("{url}/api/v1/statuses"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let status =
+        post(serde_json::json!({"status": "A fox", "media_ids": [media_id], "spoiler_text": "animals"}))
+            .await;
+    let uri = status["uri"].as_str().expect("uri").to_owned();
+
+    // The status's id answers ActivityPub clients with a Note in Mastodon's shape.
+    let note: Value = app
+        .http
+        .get(&uri)
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/activitypub/mastodon-create-note-media.json"
+    );
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    for key in [
+        "id",
+        "type",
+        "summary",
+        "inReplyTo",
+        "published",
+        "url",
+        "attributedTo",
+        "to",
+        "cc",
+        "sensitive",
+        "content",
+        "attachment",
+    ] {
+        assert!(fixture["object"].get(key).is_some(), "fixture lacks {key}");
+        assert!(note.get(key).is_some(), "{key} missing: {note}");
+    }
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["id"], uri.as_str());
+    assert_eq!(note["attributedTo"], format!("{}/users/alice", app.url));
+    assert_eq!(
+        note["to"],
+        serde_json::json!(["https://www.w3.org/ns/activitystreams#Public"])
+    );
+    assert_eq!(note["summary"], "animals");
+    assert_eq!(note["sensitive"], true);
+    let attachment = &note["attachment"][0];
+    for key in [
+        "type",
+        "mediaType",
+        "url",
+        "name",
+        "blurhash",
+        "focalPoint",
+        "width",
+        "height",
+    ] {
+        assert!(
+            fixture["object"]["attachment"][0].get(key).is_some(),
+            "fixture attachment lacks {key}"
+        );
+        assert!(attachment.get(key).is_some(), "{key} missing: {attachment}");
+    }
+    assert_eq!(attachment["name"], "a test file");
+    assert_eq!(attachment["mediaType"], "image/jpeg");
+    assert_eq!(attachment["focalPoint"], serde_json::json!([0.25, -0.5]));
+    assert_eq!(
+        (attachment["width"].as_u64(), attachment["height"].as_u64()),
+        (Some(400), Some(300))
+    );
+
+    // Browsers asking the same id go to the post page; followers-only posts are not served.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = browser
+        .get(&uri)
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(page.status(), 303);
+    let private = post(serde_json::json!({"status": "friends only", "visibility": "private"})).await;
+    let hidden = app
+        .http
+        .get(private["uri"].as_str().expect("uri"))
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(hidden.status(), 404);
+    let unlisted = post(serde_json::json!({"status": "quiet", "visibility": "unlisted"})).await;
+    let quiet: Value = app
+        .http
+        .get(unlisted["uri"].as_str().expect("uri"))
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        quiet["cc"],
+        serde_json::json!(["https://www.w3.org/ns/activitystreams#Public"])
+    );
+
+    // The outbox: a collection, its first page with the public post as a Create.
+    let outbox_url = format!("{}/users/alice/outbox", app.url);
+    let outbox: Value = app
+        .http
+        .get(&outbox_url)
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(outbox["type"], "OrderedCollection");
+    // As on Mastodon, the count is every post; the pages list only the public ones.
+    assert_eq!(outbox["totalItems"], 3);
+    let first: Value = app
+        .http
+        .get(outbox["first"].as_str().expect("first"))
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let items = first["orderedItems"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "only the public post is listed");
+    assert_eq!(items[0]["type"], "Create");
+    assert_eq!(items[0]["object"]["id"], uri.as_str());
+    let followers: Value = app
+        .http
+        .get(format!("{}/users/alice/followers", app.url))
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(followers["totalItems"], 0);
+    app.stop().await;
+});

@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod instance;
+pub mod objects;
 pub mod signatures;
 
 /// The media types that ask for ActivityPub JSON rather than HTML.

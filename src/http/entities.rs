@@ -124,7 +124,7 @@ pub fn status_url(state: &AppState, username: &str, id: &str) -> String {
 }
 
 pub fn status_uri(state: &AppState, username: &str, id: &str) -> String {
-    format!("{}/users/{username}/statuses/{id}", state.config.public_url())
+    crate::federation::objects::status_uri(state.config.public_url(), username, id)
 }
 
 pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Media]) -> Value {

@@ -5,13 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views;
+use super::{entities, views};
 use crate::{
     app::AppState,
     db,
     domain::account::Username,
     error::{Error, Result},
-    federation::{ACTIVITY_JSON, actors, instance, wants_activity_json},
+    federation::{ACTIVITY_JSON, actors, instance, objects, wants_activity_json},
+    statuses,
 };
 
 fn activity_json(body: serde_json::Value) -> HttpResponse {
@@ -194,4 +195,148 @@ pub async fn nodeinfo(state: web::Data<AppState>, version: web::Path<String>) ->
         ))
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .body(body.to_string()))
+}
+
+/// A status's ActivityPub id: the Note for ActivityPub clients, the post page for people.
+/// Only what anyone may read is served (signed fetches for the rest come with federation).
+pub async fn status_object(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (name, id) = path.into_inner();
+    if !asks_for_activity_json(&req) {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/@{name}/{id}")))
+            .insert_header((header::VARY, "Accept"))
+            .finish());
+    }
+    let note = public_note(&state, &name, &id).await?;
+    Ok(activity_json(note))
+}
+
+pub async fn status_activity(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (name, id) = path.into_inner();
+    let note = public_note(&state, &name, &id).await?;
+    Ok(activity_json(objects::create(note)))
+}
+
+async fn public_note(state: &AppState, name: &str, id: &str) -> Result<serde_json::Value> {
+    let (status, author, media) = statuses::fetch(state, id, None).await?;
+    if !author.username.eq_ignore_ascii_case(name) {
+        return Err(Error::not_found("status"));
+    }
+    note_of(state, &status, &author, &media).await
+}
+
+async fn note_of(
+    state: &AppState,
+    status: &crate::domain::status::Status,
+    author: &crate::domain::account::Account,
+    media: &[crate::domain::media::Media],
+) -> Result<serde_json::Value> {
+    let base = state.config.public_url();
+    let in_reply_to = match &status.in_reply_to_id {
+        Some(parent) => match db::statuses::get(&state.db, parent).await? {
+            Some(p) => db::accounts::by_id(&state.db, &p.account_id)
+                .await?
+                .map(|a| objects::status_uri(base, &a.username, &p.id)),
+            None => None,
+        },
+        None => None,
+    };
+    let file_url = |key: &str| entities::file_url(state, key);
+    Ok(objects::note(base, status, author, media, in_reply_to, &file_url))
+}
+
+#[derive(Deserialize)]
+pub struct CollectionQuery {
+    page: Option<bool>,
+    max_id: Option<String>,
+}
+
+/// The outbox: the account's public posts as `Create` activities, newest first, by pages.
+pub async fn outbox(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    query: web::Query<CollectionQuery>,
+) -> Result<HttpResponse> {
+    let account = account_named(&state, &name).await?;
+    let id = format!(
+        "{}/outbox",
+        actors::person_id(state.config.public_url(), &account.username)
+    );
+    if query.page != Some(true) {
+        let total = db::statuses::count_for_account(&state.db, &account.id).await?;
+        return Ok(activity_json(json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{id}?page=true"),
+        })));
+    }
+    let page = db::statuses::Page {
+        max_id: query.max_id.clone(),
+        limit: 20,
+        ..Default::default()
+    };
+    let items = statuses::timeline(
+        &state,
+        db::statuses::Timeline::Account {
+            account_id: &account.id,
+        },
+        &page,
+    )
+    .await?;
+    let mut activities = Vec::with_capacity(items.len());
+    for item in items
+        .iter()
+        .filter(|i| i.status.visibility == crate::domain::status::Visibility::Public)
+    {
+        let mut activity = objects::create(note_of(&state, &item.status, &item.author, &item.media).await?);
+        if let Some(o) = activity.as_object_mut() {
+            o.remove("@context");
+        }
+        activities.push(activity);
+    }
+    let mut body = json!({
+        "@context": actors::context(),
+        "id": format!("{id}?page=true{}", query.max_id.as_ref().map(|m| format!("&max_id={m}")).unwrap_or_default()),
+        "type": "OrderedCollectionPage",
+        "partOf": id,
+        "orderedItems": activities,
+    });
+    if let Some(last) = items.last().filter(|_| items.len() == 20) {
+        body["next"] = json!(format!("{id}?page=true&max_id={}", last.status.id));
+    }
+    Ok(activity_json(body))
+}
+
+/// Followers and following: empty until follows exist, but honest about it.
+pub async fn relations(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse> {
+    let account = account_named(&state, &name).await?;
+    let which = if req.path().ends_with("/followers") {
+        "followers"
+    } else {
+        "following"
+    };
+    let id = format!(
+        "{}/{which}",
+        actors::person_id(state.config.public_url(), &account.username)
+    );
+    Ok(activity_json(json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    })))
 }

@@ -60,6 +60,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/.well-known/nodeinfo", web::get().to(federation::nodeinfo_links))
                 .route("/nodeinfo/{version}", web::get().to(federation::nodeinfo))
                 .route("/users/{name}", web::get().to(federation::person))
+                .route("/users/{name}/outbox", web::get().to(federation::outbox))
+                .route("/users/{name}/followers", web::get().to(federation::relations))
+                .route("/users/{name}/following", web::get().to(federation::relations))
+                .route(
+                    "/users/{name}/statuses/{id}",
+                    web::get().to(federation::status_object),
+                )
+                .route(
+                    "/users/{name}/statuses/{id}/activity",
+                    web::get().to(federation::status_activity),
+                )
                 .route("/channels/{name}", web::get().to(federation::channel))
                 .route("/actor", web::get().to(federation::instance_actor))
                 .route("/@{name}", web::get().to(pages::profile))
