@@ -8,6 +8,19 @@ use serde_json::Value;
 const AP: &str = "application/activity+json";
 const LD: &str = "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
 
+/// GETs a URL as an ActivityPub client does and parses the answer.
+async fn activity(app: &common::Instance, url: impl reqwest::IntoUrl) -> Value {
+    app.http
+        .get(url)
+        .header("Accept", AP)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn mastodon_person() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -153,41 +166,14 @@ both_backends!(webfinger_nodeinfo_and_actors, |backend| async move {
         .expect("get");
     assert_eq!(html.status(), 303);
     assert_eq!(html.headers()["location"], "/@alice");
-    let via_profile: Value = app
-        .http
-        .get(format!("{}/@alice", app.url))
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let via_profile: Value = activity(&app, format!("{}/@alice", app.url)).await;
     assert_eq!(via_profile["id"], actor_url.as_str());
 
     // The channel PeerTube needs, and the instance actor.
-    let channel: Value = app
-        .http
-        .get(format!("{}/channels/alice", app.url))
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let channel: Value = activity(&app, format!("{}/channels/alice", app.url)).await;
     assert_eq!(channel["type"], "Group");
     assert_eq!(channel["attributedTo"][0]["id"], actor_url.as_str());
-    let instance: Value = app
-        .http
-        .get(format!("{}/actor", app.url))
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let instance: Value = activity(&app, format!("{}/actor", app.url)).await;
     assert_eq!(instance["type"], "Application");
     let instance_again: Value = app
         .http
@@ -290,16 +276,7 @@ both_backends!(statuses_as_notes_and_the_outbox, |backend| async move {
     let uri = status["uri"].as_str().expect("uri").to_owned();
 
     // The status's id answers ActivityPub clients with a Note in Mastodon's shape.
-    let note: Value = app
-        .http
-        .get(&uri)
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let note: Value = activity(&app, &uri).await;
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/fixtures/activitypub/mastodon-create-note-media.json"
@@ -379,16 +356,7 @@ both_backends!(statuses_as_notes_and_the_outbox, |backend| async move {
         .expect("get");
     assert_eq!(hidden.status(), 404);
     let unlisted = post(serde_json::json!({"status": "quiet", "visibility": "unlisted"})).await;
-    let quiet: Value = app
-        .http
-        .get(unlisted["uri"].as_str().expect("uri"))
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let quiet: Value = activity(&app, unlisted["uri"].as_str().expect("uri")).await;
     assert_eq!(
         quiet["cc"],
         serde_json::json!(["https://www.w3.org/ns/activitystreams#Public"])
@@ -396,43 +364,16 @@ both_backends!(statuses_as_notes_and_the_outbox, |backend| async move {
 
     // The outbox: a collection, its first page with the public post as a Create.
     let outbox_url = format!("{}/users/alice/outbox", app.url);
-    let outbox: Value = app
-        .http
-        .get(&outbox_url)
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let outbox: Value = activity(&app, &outbox_url).await;
     assert_eq!(outbox["type"], "OrderedCollection");
     // As on Mastodon, the count is every post; the pages list only the public ones.
     assert_eq!(outbox["totalItems"], 3);
-    let first: Value = app
-        .http
-        .get(outbox["first"].as_str().expect("first"))
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let first: Value = activity(&app, outbox["first"].as_str().expect("first")).await;
     let items = first["orderedItems"].as_array().expect("items");
     assert_eq!(items.len(), 1, "only the public post is listed");
     assert_eq!(items[0]["type"], "Create");
     assert_eq!(items[0]["object"]["id"], uri.as_str());
-    let followers: Value = app
-        .http
-        .get(format!("{}/users/alice/followers", app.url))
-        .header("Accept", AP)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let followers: Value = activity(&app, format!("{}/users/alice/followers", app.url)).await;
     assert_eq!(followers["totalItems"], 0);
     app.stop().await;
 });
