@@ -13,6 +13,18 @@ fn browser() -> reqwest::Client {
         .expect("client")
 }
 
+/// A page's HTML as the given client sees it.
+async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text")
+}
+
 /// The value of `name="field" value="…"` in a form.
 fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -32,14 +44,7 @@ async fn log_in(
     user: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = client
-        .get(format!("{}/login?next=/upload", app.url))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let page = page_text(client, format!("{}/login?next=/upload", app.url)).await;
     let csrf = field(&page, "csrf");
     client
         .post(format!("{}/login", app.url))
@@ -101,14 +106,7 @@ both_backends!(login_upload_post_and_read_pages, |backend| async move {
         "{cookie}"
     );
 
-    let upload_page = client
-        .get(format!("{}/upload", app.url))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let upload_page = page_text(&client, format!("{}/upload", app.url)).await;
     assert!(upload_page.contains("id=\"files\""));
     let csrf = meta(&upload_page, "csrf-token").expect("csrf meta");
 
@@ -204,23 +202,9 @@ both_backends!(login_upload_post_and_read_pages, |backend| async move {
     assert_eq!(by_id.status(), 200);
 
     // The feed and the profile show it as a photo grid.
-    let feed = anonymous
-        .get(&app.url)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let feed = page_text(&anonymous, &app.url).await;
     assert!(feed.contains(&url) && feed.contains("2 photos"));
-    let profile = anonymous
-        .get(format!("{}/@alice", app.url))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let profile = page_text(&anonymous, format!("{}/@alice", app.url)).await;
     assert!(profile.contains(&url) && profile.contains("1 post"));
     assert_eq!(
         anonymous
@@ -233,14 +217,7 @@ both_backends!(login_upload_post_and_read_pages, |backend| async move {
     );
 
     // Logging out needs the form's token, and ends the session.
-    let page = client
-        .get(&app.url)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let page = page_text(&client, &app.url).await;
     let token = field(&page, "csrf");
     let out = client
         .post(format!("{}/logout", app.url))
@@ -280,15 +257,7 @@ both_backends!(content_warnings_hide_until_opened, |backend| async move {
         .json()
         .await
         .expect("json");
-    let html = app
-        .http
-        .get(status["url"].as_str().expect("url"))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let html = page_text(&app.http, status["url"].as_str().expect("url")).await;
     // Hidden in a closed <details> (works without JavaScript), the warning in its summary.
     let details = html
         .find("<details class=\"cw\">")
@@ -302,15 +271,7 @@ both_backends!(content_warnings_hide_until_opened, |backend| async move {
     assert!(!html.contains("<details class=\"cw\" open"));
     // Sensitive posts do not put their image in link previews.
     assert!(!html.contains("og:image\""));
-    let feed = app
-        .http
-        .get(&app.url)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let feed = page_text(&app.http, &app.url).await;
     assert!(feed.contains("spiders") && !feed.contains("/preview.jpg"));
     app.stop().await;
 });

@@ -378,11 +378,7 @@ pub fn transcode(
                         progress(done);
                     }
                 }
-                graph
-                    .get("vin")
-                    .ok_or_else(|| Error::Internal("source vanished".into()))?
-                    .source()
-                    .add(&decoded)?;
+                filter_named(&mut graph, "vin")?.source().add(&decoded)?;
                 drain_video(&mut graph, &mut outputs, &mut filtered)?;
             }
         } else if Some(stream.index()) == audio_index {
@@ -396,11 +392,7 @@ pub fn transcode(
             while adec.receive_frame(&mut audio_frame).is_ok() {
                 let pts = audio_frame.timestamp();
                 audio_frame.set_pts(pts);
-                graph
-                    .get("ain")
-                    .ok_or_else(|| Error::Internal("audio source vanished".into()))?
-                    .source()
-                    .add(&audio_frame)?;
+                filter_named(&mut graph, "ain")?.source().add(&audio_frame)?;
                 drain_audio(
                     &mut graph,
                     audio_encoder.as_mut(),
@@ -419,35 +411,19 @@ pub fn transcode(
     while decoder.receive_frame(&mut decoded).is_ok() {
         let pts = decoded.timestamp();
         decoded.set_pts(pts);
-        graph
-            .get("vin")
-            .ok_or_else(|| Error::Internal("source vanished".into()))?
-            .source()
-            .add(&decoded)?;
+        filter_named(&mut graph, "vin")?.source().add(&decoded)?;
         drain_video(&mut graph, &mut outputs, &mut filtered)?;
     }
-    graph
-        .get("vin")
-        .ok_or_else(|| Error::Internal("source vanished".into()))?
-        .source()
-        .flush()?;
+    filter_named(&mut graph, "vin")?.source().flush()?;
     drain_video(&mut graph, &mut outputs, &mut filtered)?;
     if let Some(adec) = audio_decoder.as_mut() {
         let _ = adec.send_eof();
         while adec.receive_frame(&mut audio_frame).is_ok() {
             let pts = audio_frame.timestamp();
             audio_frame.set_pts(pts);
-            graph
-                .get("ain")
-                .ok_or_else(|| Error::Internal("audio source vanished".into()))?
-                .source()
-                .add(&audio_frame)?;
+            filter_named(&mut graph, "ain")?.source().add(&audio_frame)?;
         }
-        graph
-            .get("ain")
-            .ok_or_else(|| Error::Internal("audio source vanished".into()))?
-            .source()
-            .flush()?;
+        filter_named(&mut graph, "ain")?.source().flush()?;
         drain_audio(
             &mut graph,
             audio_encoder.as_mut(),
@@ -491,6 +467,13 @@ pub fn transcode(
     })
 }
 
+/// A filter of the graph by name (sources and sinks are looked up, not kept, as the graph owns them).
+fn filter_named(graph: &mut filter::Graph, name: &str) -> Result<filter::Context, Error> {
+    graph
+        .get(name)
+        .ok_or_else(|| Error::Internal(format!("the filter {name} vanished")))
+}
+
 fn write_video_packets(out: &mut Output) -> Result<(), Error> {
     let mut packet = Packet::empty();
     while out.encoder.receive_packet(&mut packet).is_ok() {
@@ -517,9 +500,7 @@ fn drain_audio(
     filtered: &mut frame::Audio,
 ) -> Result<(), Error> {
     let Some(encoder) = encoder else { return Ok(()) };
-    let mut sink = graph
-        .get("aout")
-        .ok_or_else(|| Error::Internal("audio sink vanished".into()))?;
+    let mut sink = filter_named(graph, "aout")?;
     while sink.sink().frame(filtered).is_ok() {
         encoder.send_frame(filtered)?;
         write_audio_packets(encoder, outputs)?;
