@@ -50,7 +50,7 @@ fn hash_password(password: &str) -> Result<String> {
 }
 
 /// A fresh RSA-2048 pair as PKCS#8 PEM: the account's identity in federation.
-pub(crate) fn generate_key_pair() -> Result<(String, String)> {
+pub fn generate_key_pair() -> Result<(String, String)> {
     let key = rsa::PrivateKey::new(&mut rand::rng(), 2048)
         .map_err(|e| Error::internal(format!("key generation failed: {e}")))?;
     let private = key

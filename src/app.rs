@@ -9,6 +9,7 @@ use crate::{
     config::{Config, ServerConfig},
     db::Db,
     error::{Error, Result},
+    federation::{inbox, outbox},
     http::{self, pages::Templates},
     jobs::{Queue, Registry, pool::WorkerPool},
     maintenance::{CLEANUP, Cleanup},
@@ -27,6 +28,8 @@ pub struct AppState {
     pub store: Store,
     pub queue: Queue,
     pub templates: Arc<Templates>,
+    /// The one client for talking to other servers (guarded against private addresses).
+    pub http: crate::federation::client::Client,
 }
 
 impl AppState {
@@ -38,12 +41,14 @@ impl AppState {
         let queue = Queue::new(db.clone(), config.workers.max_attempts);
         // Made once, here, so no request waits for RSA key generation.
         crate::federation::instance::keys(&db).await?;
+        let http = crate::federation::client::Client::new(&config.federation, config.public_url())?;
         Ok(AppState {
             config: Arc::new(config),
             db,
             store,
             queue,
             templates: Arc::new(Templates::new()?),
+            http,
         })
     }
 
@@ -52,6 +57,7 @@ impl AppState {
         let mut registry = Registry::default();
         let media: Arc<ProcessMedia> = Arc::new(ProcessMedia {
             db: self.db.clone(),
+            queue: self.queue.clone(),
             store: self.store.clone(),
             config: self.config.clone(),
             sizes: Sizes::default(),
@@ -60,6 +66,9 @@ impl AppState {
         // Transcodes have their own kind and cap, so they never hold every worker.
         registry.register_limited(TRANSCODE_VIDEO, media, self.config.transcoding.max_concurrent);
         registry.register(CLEANUP, Arc::new(Cleanup { state: self.clone() }));
+        registry.register(outbox::PUBLISH, Arc::new(outbox::Publish { state: self.clone() }));
+        registry.register(outbox::DELIVER, Arc::new(outbox::Deliver::new(self.clone())));
+        registry.register(inbox::PROCESS, Arc::new(inbox::Process { state: self.clone() }));
         registry.register(
             PURGE_MEDIA,
             Arc::new(PurgeMedia {

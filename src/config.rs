@@ -178,12 +178,35 @@ pub struct TranscodingConfig {
     pub timeout_factor: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FederationConfig {
     pub allow_private_addresses: bool,
     pub allow_http: bool,
     pub blocked_domains: Vec<String>,
+    /// Attempts per delivery; with backoff capped at an hour, 60 is about two and a half days.
+    pub delivery_attempts: u32,
+    /// Deliveries one process sends to the same server at once.
+    pub max_deliveries_per_host: usize,
+    /// A server that has failed every delivery for this long is marked dead: its deliveries wait
+    /// (without spending attempts) until it answers again.
+    pub dead_host_after_seconds: u64,
+    /// How often a dead server is tried again.
+    pub dead_host_retry_seconds: u64,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            allow_private_addresses: false,
+            allow_http: false,
+            blocked_domains: Vec::new(),
+            delivery_attempts: 60,
+            max_deliveries_per_host: 4,
+            dead_host_after_seconds: 86_400,
+            dead_host_retry_seconds: 3_600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

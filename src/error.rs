@@ -20,6 +20,8 @@ pub enum Kind {
     /// tus: the chunk does not match its Upload-Checksum (status 460, as the protocol says).
     ChecksumMismatch,
     PreconditionFailed,
+    /// Another server failed us: unreachable, refused, or answered nonsense.
+    BadGateway,
     Unavailable,
     Internal,
 }
@@ -38,6 +40,7 @@ impl Kind {
             Kind::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Kind::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+            Kind::BadGateway => StatusCode::BAD_GATEWAY,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

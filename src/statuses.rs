@@ -71,15 +71,27 @@ pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Resul
         in_reply_to_id: new.in_reply_to_id,
         published_at: all_ready.then_some(now),
         created_at: now,
+        uri: None,
+        url: None,
+        reblog_of_id: None,
+        title: None,
     };
     let media_ids: Vec<String> = media.iter().map(|m| m.id.clone()).collect();
-    db::statuses::insert(&state.db, &status, &media_ids).await?;
+    let announce = match status.published_at {
+        Some(_) => Some(crate::federation::outbox::publish_job(&state.queue, &status.id)?),
+        None => None,
+    };
+    db::statuses::insert(&state.db, &status, &media_ids, announce.as_ref()).await?;
     if !all_ready {
         // A job may have finished between our read and the insert: publish if so.
         for m in &media {
-            db::statuses::publish_ready(&state.db, &m.id).await?;
+            db::statuses::publish_ready(&state.db, &m.id, &|id| {
+                crate::federation::outbox::publish_job(&state.queue, id)
+            })
+            .await?;
         }
     }
+    state.queue.wake();
     let status = db::statuses::get(&state.db, &status.id)
         .await?
         .ok_or_else(|| Error::internal("status vanished after insert"))?;
@@ -128,6 +140,9 @@ pub async fn delete(state: &AppState, id: &str, owner: &Account) -> Result<(Stat
         )
     };
     db::statuses::delete(&state.db, &status.id, &purge).await?;
+    if status.published_at.is_some() {
+        crate::federation::outbox::deleted(state, owner, &status).await?;
+    }
     state.queue.wake();
     Ok((status, media))
 }
@@ -137,9 +152,40 @@ pub struct Hydrated {
     pub status: Status,
     pub author: Account,
     pub media: Vec<Media>,
+    /// Replies, boosts, likes.
+    pub counts: (i64, i64, i64),
+    /// Whether the viewer liked or boosted it.
+    pub favourited: bool,
+    pub reblogged: bool,
+    /// For a boost: the status boosted.
+    pub reblog: Option<Box<Hydrated>>,
 }
 
-pub async fn hydrate(state: &AppState, statuses: Vec<Status>) -> Result<Vec<Hydrated>> {
+/// Statuses with everything they are shown with; `viewer` decides `favourited`/`reblogged`.
+pub async fn hydrate(
+    state: &AppState,
+    statuses: Vec<Status>,
+    viewer: Option<&Account>,
+) -> Result<Vec<Hydrated>> {
+    let mut out = hydrate_one_level(state, statuses, viewer).await?;
+    for item in &mut out {
+        if let Some(inner_id) = &item.status.reblog_of_id
+            && let Some(inner) = db::statuses::get(&state.db, inner_id).await?
+        {
+            item.reblog = hydrate_one_level(state, vec![inner], viewer)
+                .await?
+                .pop()
+                .map(Box::new);
+        }
+    }
+    Ok(out)
+}
+
+async fn hydrate_one_level(
+    state: &AppState,
+    statuses: Vec<Status>,
+    viewer: Option<&Account>,
+) -> Result<Vec<Hydrated>> {
     let ids: Vec<&str> = statuses.iter().map(|s| s.id.as_str()).collect();
     let mut media = db::statuses::media_of(&state.db, &ids).await?;
     let mut authors: HashMap<String, Account> = HashMap::new();
@@ -154,10 +200,24 @@ pub async fn hydrate(state: &AppState, statuses: Vec<Status>) -> Result<Vec<Hydr
             continue;
         };
         let media = media.remove(&status.id).unwrap_or_default();
+        let counts = db::federation::status_counts(&state.db, &status.id).await?;
+        let (favourited, reblogged) = match viewer {
+            Some(v) => (
+                db::federation::favourited(&state.db, &v.id, &status.id).await?,
+                db::statuses::reblog_by(&state.db, &v.id, &status.id)
+                    .await?
+                    .is_some(),
+            ),
+            None => (false, false),
+        };
         out.push(Hydrated {
             status,
             author,
             media,
+            counts,
+            favourited,
+            reblogged,
+            reblog: None,
         });
     }
     Ok(out)
@@ -167,7 +227,8 @@ pub async fn timeline(
     state: &AppState,
     timeline: db::statuses::Timeline<'_>,
     page: &Page,
+    viewer: Option<&Account>,
 ) -> Result<Vec<Hydrated>> {
     let statuses = db::statuses::timeline(&state.db, timeline, page).await?;
-    hydrate(state, statuses).await
+    hydrate(state, statuses, viewer).await
 }

@@ -216,6 +216,23 @@ pub async fn fail(
     row.map(|r| r.try_get("state")).transpose().map_err(Into::into)
 }
 
+/// Puts a job back to wait until `run_after` without counting the attempt.
+pub async fn defer(db: &Db, id: &str, lease_token: &str, reason: &str, run_after: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_after = $1, last_error = $2,
+                lease_token = NULL, lease_expires_at = NULL, updated_at = $3
+         WHERE id = $4 AND lease_token = $5 AND state = 'running'",
+    )
+    .bind(run_after)
+    .bind(reason)
+    .bind(now_ms())
+    .bind(id)
+    .bind(lease_token)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Gives a job back untouched (shutdown): the attempt does not count.
 pub async fn release(db: &Db, id: &str, lease_token: &str) -> Result<bool> {
     let now = now_ms();

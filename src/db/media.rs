@@ -2,11 +2,11 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Db, jobs, now_ms};
 use crate::{
-    domain::media::{Focus, Media, MediaKind, MediaState, StoredVariant},
+    domain::media::{Focus, Media, MediaKind, MediaState, RemoteFiles, StoredVariant},
     error::{Error, Result},
 };
 
-pub(super) const COLUMNS: &str = "id, account_id, kind, content_type, state, progress, error, original_key, size_bytes, sha256, description, created_at, width, height, blurhash, focus_x, focus_y, variants";
+pub(super) const COLUMNS: &str = "id, account_id, kind, content_type, state, progress, error, original_key, size_bytes, sha256, description, created_at, width, height, blurhash, focus_x, focus_y, variants, remote_url, remote_preview_url, remote_hls_url";
 
 pub(super) fn from_row(row: &AnyRow) -> Result<Media> {
     let kind: String = row.try_get("kind")?;
@@ -14,6 +14,7 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Media> {
     let focus_x: Option<f64> = row.try_get("focus_x")?;
     let focus_y: Option<f64> = row.try_get("focus_y")?;
     let variants: Option<String> = row.try_get("variants")?;
+    let remote_url: Option<String> = row.try_get("remote_url")?;
     Ok(Media {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -37,6 +38,14 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Media> {
             Some(json) => serde_json::from_str(&json)
                 .map_err(|e| Error::internal("stored media variants are unreadable").with_source(e))?,
             None => Vec::new(),
+        },
+        remote: match remote_url {
+            Some(url) => Some(RemoteFiles {
+                url,
+                preview_url: row.try_get("remote_preview_url")?,
+                hls_url: row.try_get("remote_hls_url")?,
+            }),
+            None => None,
         },
     })
 }

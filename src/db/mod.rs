@@ -5,6 +5,7 @@
 //! difference is named by [`Backend`] and kept next to the query.
 
 pub mod accounts;
+pub mod federation;
 pub mod jobs;
 pub mod maintenance;
 pub mod media;
@@ -62,6 +63,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "instance settings",
         include_str!("../../migrations/sqlite/0004_instance.sql"),
     ),
+    (
+        5,
+        "federation",
+        include_str!("../../migrations/sqlite/0005_federation.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -83,6 +89,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "instance settings",
         include_str!("../../migrations/postgres/0004_instance.sql"),
+    ),
+    (
+        5,
+        "federation",
+        include_str!("../../migrations/postgres/0005_federation.sql"),
     ),
 ];
 

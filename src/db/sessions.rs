@@ -27,15 +27,16 @@ pub async fn insert(
 
 /// The account and CSRF token of a live session.
 pub async fn lookup(db: &Db, token_sha256: &str) -> Result<Option<(Account, String)>> {
-    let row = sqlx::query(
-        "SELECT a.id, a.username, a.display_name, a.is_admin, a.public_key_pem, a.created_at, s.csrf_token
-         FROM sessions s JOIN accounts a ON a.id = s.account_id
-         WHERE s.token_sha256 = $1 AND s.expires_at > $2",
-    )
-    .bind(token_sha256)
-    .bind(now_ms())
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = format!(
+        "SELECT {}, s.csrf_token FROM sessions s JOIN accounts a ON a.id = s.account_id
+         WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND a.domain IS NULL",
+        super::accounts::columns_of("a")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(token_sha256)
+        .bind(now_ms())
+        .fetch_optional(&db.pool)
+        .await?;
     match row {
         Some(row) => Ok(Some((
             super::accounts::from_row(&row)?,

@@ -11,7 +11,7 @@ use crate::{
     error::{Error, Result},
 };
 
-const COLUMNS: &str = "s.id, s.account_id, s.text, s.visibility, s.sensitive, s.spoiler_text, s.in_reply_to_id, s.published_at, s.created_at";
+const COLUMNS: &str = "s.id, s.account_id, s.text, s.visibility, s.sensitive, s.spoiler_text, s.in_reply_to_id, s.published_at, s.created_at, s.uri, s.url, s.reblog_of_id, s.title";
 
 fn from_row(row: &AnyRow) -> Result<Status> {
     let visibility: String = row.try_get("visibility")?;
@@ -25,15 +25,17 @@ fn from_row(row: &AnyRow) -> Result<Status> {
         in_reply_to_id: row.try_get("in_reply_to_id")?,
         published_at: row.try_get("published_at")?,
         created_at: row.try_get("created_at")?,
+        uri: row.try_get("uri")?,
+        url: row.try_get("url")?,
+        reblog_of_id: row.try_get("reblog_of_id")?,
+        title: row.try_get("title")?,
     })
 }
 
-/// Stores a status and its attachments (in order) in one transaction.
-pub async fn insert(db: &Db, status: &Status, media_ids: &[String]) -> Result<()> {
-    let mut tx = db.begin().await?;
+async fn insert_row(tx: &mut super::Tx, status: &Status) -> Result<()> {
     sqlx::query(
-        "INSERT INTO statuses (id, account_id, text, visibility, sensitive, spoiler_text, in_reply_to_id, published_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO statuses (id, account_id, text, visibility, sensitive, spoiler_text, in_reply_to_id, published_at, created_at, uri, url, reblog_of_id, title)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&status.id)
     .bind(&status.account_id)
@@ -44,8 +46,25 @@ pub async fn insert(db: &Db, status: &Status, media_ids: &[String]) -> Result<()
     .bind(status.in_reply_to_id.as_deref())
     .bind(status.published_at)
     .bind(status.created_at)
-    .execute(&mut *tx)
+    .bind(status.uri.as_deref())
+    .bind(status.url.as_deref())
+    .bind(status.reblog_of_id.as_deref())
+    .bind(status.title.as_deref())
+    .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Stores a status and its attachments (in order) in one transaction, with the job that
+/// federates it when it is published already.
+pub async fn insert(
+    db: &Db,
+    status: &Status,
+    media_ids: &[String],
+    announce: Option<&jobs::NewJob>,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    insert_row(&mut tx, status).await?;
     for (position, media_id) in media_ids.iter().enumerate() {
         sqlx::query("INSERT INTO status_media (status_id, media_id, position) VALUES ($1, $2, $3)")
             .bind(&status.id)
@@ -53,6 +72,9 @@ pub async fn insert(db: &Db, status: &Status, media_ids: &[String]) -> Result<()
             .bind(position as i64)
             .execute(&mut *tx)
             .await?;
+    }
+    if let Some(job) = announce {
+        jobs::enqueue(&mut *tx, job).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -82,7 +104,7 @@ pub async fn delete(db: &Db, id: &str, purge: &dyn Fn(&str) -> Result<jobs::NewJ
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM statuses WHERE id = $1")
+    sqlx::query("DELETE FROM statuses WHERE id = $1 OR reblog_of_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -99,20 +121,167 @@ pub async fn delete(db: &Db, id: &str, purge: &dyn Fn(&str) -> Result<jobs::NewJ
 }
 
 /// Publishes the unpublished statuses that use this media and whose media are now all ready.
-pub async fn publish_ready(db: &Db, media_id: &str) -> Result<u64> {
-    let done = sqlx::query(
-        "UPDATE statuses SET published_at = $1
+/// Each status published gets its `announce` job (federation) in the same transaction, and by
+/// exactly one caller. Returns the ids this call published.
+pub async fn publish_ready(
+    db: &Db,
+    media_id: &str,
+    announce: &(dyn Fn(&str) -> Result<jobs::NewJob> + Sync),
+) -> Result<Vec<String>> {
+    let candidates: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM statuses
          WHERE published_at IS NULL
-           AND id IN (SELECT status_id FROM status_media WHERE media_id = $2)
+           AND id IN (SELECT status_id FROM status_media WHERE media_id = $1)
            AND NOT EXISTS (
                SELECT 1 FROM status_media sm JOIN media m ON m.id = sm.media_id
                WHERE sm.status_id = statuses.id AND m.state <> 'ready')",
     )
-    .bind(now_ms())
     .bind(media_id)
-    .execute(&db.pool)
+    .fetch_all(&db.pool)
     .await?;
-    Ok(done.rows_affected())
+    let mut published = Vec::new();
+    for id in candidates {
+        let mut tx = db.begin().await?;
+        let done =
+            sqlx::query("UPDATE statuses SET published_at = $1 WHERE id = $2 AND published_at IS NULL")
+                .bind(now_ms())
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 1 {
+            jobs::enqueue(&mut *tx, &announce(&id)?).await?;
+            tx.commit().await?;
+            published.push(id);
+        }
+    }
+    Ok(published)
+}
+
+pub async fn get_by_uri(db: &Db, uri: &str) -> Result<Option<Status>> {
+    let sql = format!("SELECT {COLUMNS} FROM statuses s WHERE s.uri = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(uri)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// An account's boost of a status, if it boosted it.
+pub async fn reblog_by(db: &Db, account_id: &str, status_id: &str) -> Result<Option<Status>> {
+    let sql = format!("SELECT {COLUMNS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(status_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Stores a remote status with its media, or, when its uri is known, replaces its content and
+/// media (an `Update`). Returns the status's local id.
+pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<String> {
+    let uri = status.uri.as_deref().unwrap_or_default();
+    let mut tx = db.begin().await?;
+    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM statuses WHERE uri = $1")
+        .bind(uri)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let id = match existing {
+        Some(id) => {
+            sqlx::query(
+                "UPDATE statuses SET text = $1, visibility = $2, sensitive = $3, spoiler_text = $4, title = $5, url = $6 WHERE id = $7",
+            )
+            .bind(&status.text)
+            .bind(status.visibility.as_str())
+            .bind(i64::from(status.sensitive))
+            .bind(&status.spoiler_text)
+            .bind(status.title.as_deref())
+            .bind(status.url.as_deref())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            remove_remote_media(&mut tx, &id).await?;
+            id
+        }
+        None => {
+            insert_row(&mut tx, status).await?;
+            status.id.clone()
+        }
+    };
+    for (position, m) in media.iter().enumerate() {
+        let remote = m.remote.as_ref();
+        sqlx::query(
+            "INSERT INTO media (id, account_id, kind, content_type, state, progress, original_key, size_bytes, sha256,
+                description, created_at, updated_at, width, height, blurhash, focus_x, focus_y, remote_url, remote_preview_url, remote_hls_url)
+             VALUES ($1, $2, $3, $4, 'ready', 100, '', 0, '', $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&m.id)
+        .bind(&m.account_id)
+        .bind(m.kind.as_str())
+        .bind(&m.content_type)
+        .bind(m.description.as_deref())
+        .bind(m.created_at)
+        .bind(m.width)
+        .bind(m.height)
+        .bind(m.blurhash.as_deref())
+        .bind(m.focus.map(|f| f.x))
+        .bind(m.focus.map(|f| f.y))
+        .bind(remote.map(|r| r.url.as_str()))
+        .bind(remote.and_then(|r| r.preview_url.as_deref()))
+        .bind(remote.and_then(|r| r.hls_url.as_deref()))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO status_media (status_id, media_id, position) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(&m.id)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn remove_remote_media(tx: &mut super::Tx, status_id: &str) -> Result<()> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT media_id FROM status_media WHERE status_id = $1")
+        .bind(status_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM status_media WHERE status_id = $1")
+        .bind(status_id)
+        .execute(&mut **tx)
+        .await?;
+    for id in ids {
+        sqlx::query("DELETE FROM media WHERE id = $1 AND remote_url IS NOT NULL")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes a remote status (or a boost), its media records and the boosts of it.
+pub async fn delete_remote(db: &Db, id: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    remove_remote_media(&mut tx, id).await?;
+    sqlx::query("DELETE FROM statuses WHERE reblog_of_id = $1 OR id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The published replies to a status, oldest first.
+pub async fn replies(db: &Db, id: &str) -> Result<Vec<Status>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM statuses s WHERE s.in_reply_to_id = $1 AND s.published_at IS NOT NULL ORDER BY s.id LIMIT 200"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Mastodon-style paging by id: `max_id` (older than), `since_id` / `min_id` (newer than).
@@ -125,8 +294,8 @@ pub struct Page {
 }
 
 pub enum Timeline<'a> {
-    /// Every published public status of this instance.
-    Public,
+    /// Published public statuses, boosts aside: all, only this instance's, or only other servers'.
+    Public { local: bool, remote: bool },
     /// What an account sees at home: its own statuses (and, with federation, its follows').
     Home { account_id: &'a str },
     /// One account's profile, as seen by others: public and unlisted.
@@ -142,10 +311,23 @@ pub async fn timeline(db: &Db, timeline: Timeline<'_>, page: &Page) -> Result<Ve
         format!("${}", binds.len())
     };
     match timeline {
-        Timeline::Public => conditions.push("s.visibility = 'public'".into()),
+        Timeline::Public { local, remote } => {
+            conditions.push("s.visibility = 'public' AND s.reblog_of_id IS NULL".into());
+            if local {
+                conditions.push("s.uri IS NULL".into());
+            }
+            if remote {
+                conditions.push("s.uri IS NOT NULL".into());
+            }
+        }
         Timeline::Home { account_id } => {
+            // Its own posts and those of the accounts it follows (accepted), boosts included;
+            // a followed account's followers-only posts too.
             let mark = bind(account_id, &mut binds);
-            conditions.push(format!("s.account_id = {mark}"));
+            conditions.push(format!(
+                "(s.account_id = {mark} OR (s.visibility IN ('public', 'unlisted', 'private') AND s.account_id IN
+                   (SELECT target_id FROM follows WHERE account_id = {mark} AND state = 'accepted')))"
+            ));
         }
         Timeline::Account { account_id } => {
             let mark = bind(account_id, &mut binds);

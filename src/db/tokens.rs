@@ -18,14 +18,15 @@ pub async fn insert(db: &Db, id: &str, account_id: &str, token_sha256: &str, sco
 
 /// The account a live (not revoked) token belongs to.
 pub async fn account_for(db: &Db, token_sha256: &str) -> Result<Option<Account>> {
-    let row = sqlx::query(
-        "SELECT a.id, a.username, a.display_name, a.is_admin, a.public_key_pem, a.created_at
-         FROM access_tokens t JOIN accounts a ON a.id = t.account_id
-         WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL",
-    )
-    .bind(token_sha256)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = format!(
+        "SELECT {} FROM access_tokens t JOIN accounts a ON a.id = t.account_id
+         WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND a.domain IS NULL",
+        super::accounts::columns_of("a")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(token_sha256)
+        .fetch_optional(&db.pool)
+        .await?;
     row.as_ref().map(super::accounts::from_row).transpose()
 }
 

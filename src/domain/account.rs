@@ -47,6 +47,58 @@ pub struct Account {
     pub is_admin: bool,
     pub public_key_pem: String,
     pub created_at: i64,
+    /// None for local accounts.
+    pub domain: Option<String>,
+    /// A remote actor's ActivityPub id and addresses; None for local accounts.
+    pub remote: Option<RemoteActor>,
+    pub locked: bool,
+    pub note: String,
+}
+
+impl Account {
+    pub fn is_local(&self) -> bool {
+        self.domain.is_none()
+    }
+
+    /// `name` for local accounts, `name@domain` for remote ones, as Mastodon's `acct`.
+    pub fn acct(&self) -> String {
+        match &self.domain {
+            Some(domain) => format!("{}@{domain}", self.username),
+            None => self.username.clone(),
+        }
+    }
+}
+
+/// What we keep of a remote actor's document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteActor {
+    pub uri: String,
+    pub actor_type: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub profile_url: Option<String>,
+    pub avatar_url: Option<String>,
+    pub key_id: String,
+}
+
+impl RemoteActor {
+    /// Where to deliver: the shared inbox when there is one, so one POST reaches everyone there.
+    pub fn delivery_inbox(&self) -> &str {
+        self.shared_inbox_url.as_deref().unwrap_or(&self.inbox_url)
+    }
+}
+
+/// A remote actor as parsed from its document, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewRemoteAccount {
+    pub username: String,
+    pub domain: String,
+    pub display_name: String,
+    pub note: String,
+    pub locked: bool,
+    pub public_key_pem: String,
+    pub actor: RemoteActor,
 }
 
 /// What creating an account stores; the secrets never leave `db` and `accounts`.

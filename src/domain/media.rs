@@ -52,14 +52,23 @@ impl MediaState {
     }
 }
 
-/// One served file of a media (a photo's display, preview or thumb size).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One served file of a media (a photo's display, preview or thumb size; a video's master
+/// playlist, renditions, hash list and thumbnail).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoredVariant {
     pub name: String,
     pub key: String,
     pub width: u32,
     pub height: u32,
     pub mime: String,
+    /// A video's duration (on its `hls` variant), for the ActivityPub Video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<f64>,
+    /// A rendition's file size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// A focal point as Mastodon defines it: x and y in -1.0..=1.0, y pointing up.
@@ -102,6 +111,15 @@ pub struct Media {
     pub blurhash: Option<String>,
     pub focus: Option<Focus>,
     pub variants: Vec<StoredVariant>,
+    /// A remote post's media, shown from its own server instead of stored variants.
+    pub remote: Option<RemoteFiles>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteFiles {
+    pub url: String,
+    pub preview_url: Option<String>,
+    pub hls_url: Option<String>,
 }
 
 impl Media {

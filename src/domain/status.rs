@@ -44,6 +44,13 @@ pub struct Status {
     /// None while its media is still processing.
     pub published_at: Option<i64>,
     pub created_at: i64,
+    /// A remote status's ActivityPub id and page; None for local ones (derived from the author).
+    pub uri: Option<String>,
+    pub url: Option<String>,
+    /// A boost: the status this one shares.
+    pub reblog_of_id: Option<String>,
+    /// A remote video's title (PeerTube's `name`).
+    pub title: Option<String>,
 }
 
 pub const MAX_TEXT_CHARS: usize = 5000;

@@ -1,9 +1,15 @@
-//! ActivityPub: the actors and discovery documents other servers read. (Signatures, inboxes
-//! and delivery come with the rest of the federation work.)
+//! ActivityPub: discovery and actor documents, objects, signatures (draft-cavage and RFC 9421),
+//! the guarded outgoing client, inboxes and deliveries.
 
 pub mod actors;
+pub mod client;
+pub mod inbox;
 pub mod instance;
 pub mod objects;
+pub mod outbox;
+pub mod parse;
+pub mod resolve;
+pub mod rfc9421;
 pub mod signatures;
 
 /// The media types that ask for ActivityPub JSON rather than HTML.

@@ -81,6 +81,19 @@ pub fn note(
     })
 }
 
+/// The Person behind an object: `attributedTo` itself, or the first of a Video's Person and
+/// channel Group.
+fn author_of(object: &Value) -> Value {
+    match &object["attributedTo"] {
+        Value::Array(items) => items
+            .first()
+            .and_then(|p| p.get("id"))
+            .cloned()
+            .unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
 /// The `Create` that carries a status to followers (and that the outbox lists).
 pub fn create(note: Value) -> Value {
     let id = note["id"].as_str().unwrap_or_default().to_owned();
@@ -93,10 +106,156 @@ pub fn create(note: Value) -> Value {
         "@context": context,
         "id": format!("{id}/activity"),
         "type": "Create",
-        "actor": object["attributedTo"],
+        "actor": author_of(&object),
         "published": object["published"],
         "to": object["to"],
         "cc": object["cc"],
         "object": object,
     })
+}
+
+/// A video's name: the caption's first line, as PeerTube requires 3 to 120 characters.
+pub fn video_name(text: &str) -> String {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let mut name: String = first.chars().take(120).collect();
+    if name.chars().count() < 3 {
+        name = if name.is_empty() {
+            "Video".into()
+        } else {
+            format!("{name} – video")
+        };
+    }
+    name
+}
+
+/// A video post as PeerTube shapes it: the HLS master playlist as a Link whose `tag` lists every
+/// rendition and the segment hash list, an MP4 Link to play without HLS, thumbnails in `icon`,
+/// and the Person and the channel Group in `attributedTo`.
+pub fn video(
+    base: &str,
+    status: &Status,
+    author: &Account,
+    media: &Media,
+    in_reply_to: Option<String>,
+    file_url: &dyn Fn(&str) -> String,
+) -> Value {
+    let actor = person_id(base, &author.username);
+    let (to, cc) = audience(status, &actor);
+    let page = format!("{base}/@{}/{}", author.username, status.id);
+    let hls = media.variant("hls");
+    let mut tags: Vec<Value> = Vec::new();
+    if let Some(hashes) = media.variant("hashes") {
+        tags.push(json!({
+            "type": "Link", "name": "sha256", "mediaType": "application/json",
+            "href": file_url(&hashes.key),
+        }));
+    }
+    let mut renditions: Vec<_> = media
+        .variants
+        .iter()
+        .filter(|v| v.name.starts_with("rendition-"))
+        .collect();
+    renditions.sort_by_key(|v| std::cmp::Reverse(v.height));
+    for r in &renditions {
+        tags.push(json!({
+            "type": "Link", "mediaType": "video/mp4", "href": file_url(&r.key),
+            "height": r.height, "width": r.width, "size": r.size, "fps": r.fps.map(f64::round),
+            "attachment": [{ "type": "PropertyValue", "name": "peertube_format_flag", "value": "fragmented" }],
+        }));
+    }
+    let mut urls = vec![json!({ "type": "Link", "mediaType": "text/html", "href": page })];
+    if let Some(hls) = hls {
+        urls.push(json!({
+            "type": "Link", "mediaType": "application/x-mpegURL", "href": file_url(&hls.key), "tag": tags,
+        }));
+    }
+    if let Some(mp4) = media.variant("mp4") {
+        urls.push(json!({
+            "type": "Link", "mediaType": "video/mp4", "href": file_url(&mp4.key),
+            "height": mp4.height, "width": mp4.width, "fps": mp4.fps.or(hls.and_then(|h| h.fps)).map(f64::round),
+        }));
+    }
+    let icon: Vec<Value> = media
+        .variant("thumb")
+        .map(|t| json!({ "type": "Image", "url": file_url(&t.key), "mediaType": t.mime, "width": t.width, "height": t.height }))
+        .into_iter()
+        .collect();
+    let seconds = hls.and_then(|h| h.seconds).unwrap_or(0.0).round().max(0.0) as u64;
+    let published = rfc3339(status.published_at.unwrap_or(status.created_at));
+    json!({
+        "@context": context(),
+        "id": status_uri(base, &author.username, &status.id),
+        "type": "Video",
+        "uuid": media.id,
+        "name": video_name(&status.text),
+        "duration": format!("PT{seconds}S"),
+        "mediaType": "text/markdown",
+        "content": status.text,
+        "summary": if status.spoiler_text.is_empty() { Value::Null } else { json!(status.spoiler_text) },
+        "sensitive": status.sensitive,
+        "inReplyTo": in_reply_to,
+        "published": published,
+        "updated": published,
+        "url": urls,
+        "icon": icon,
+        "attributedTo": [
+            { "type": "Person", "id": actor },
+            { "type": "Group", "id": super::actors::channel_id(base, &author.username) },
+        ],
+        "to": to,
+        "cc": cc,
+        "state": 1,
+        "views": 0,
+        "isLiveBroadcast": false,
+        "commentsEnabled": true,
+        "downloadEnabled": true,
+        "waitTranscoding": false,
+        "tag": [],
+        "aspectRatio": media.width.zip(media.height).filter(|(_, h)| *h > 0).map(|(w, h)| ((w as f64 / h as f64) * 10000.0).round() / 10000.0),
+    })
+}
+
+/// A status as its ActivityPub object: a Video when it carries a video, else a Note.
+pub fn post_object(
+    base: &str,
+    status: &Status,
+    author: &Account,
+    media: &[Media],
+    in_reply_to: Option<String>,
+    file_url: &dyn Fn(&str) -> String,
+) -> Value {
+    match media
+        .iter()
+        .find(|m| m.kind == crate::domain::media::MediaKind::Video)
+    {
+        Some(video_media) if media.len() == 1 => {
+            video(base, status, author, video_media, in_reply_to, file_url)
+        }
+        _ => note(base, status, author, media, in_reply_to, file_url),
+    }
+}
+
+/// An activity with its own id, from `actor`, about `object`.
+pub fn activity(
+    kind: &str,
+    id: String,
+    actor: &str,
+    object: Value,
+    to: Vec<String>,
+    cc: Vec<String>,
+) -> Value {
+    json!({
+        "@context": context(),
+        "id": id,
+        "type": kind,
+        "actor": actor,
+        "to": to,
+        "cc": cc,
+        "object": object,
+    })
+}
+
+/// What a deleted post leaves behind.
+pub fn tombstone(id: &str) -> Value {
+    json!({ "id": id, "type": "Tombstone" })
 }

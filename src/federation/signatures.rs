@@ -19,6 +19,8 @@ use crate::error::{Error, Kind, Result};
 /// How far a request's `Date` may be from our clock.
 pub const MAX_SKEW_SECONDS: i64 = 3600;
 pub const SIGNED_HEADERS: &str = "(request-target) host date digest";
+/// A GET has no body to digest.
+pub const SIGNED_GET_HEADERS: &str = "(request-target) host date";
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -59,21 +61,23 @@ fn signing_string(
         .map(|lines| lines.join("\n"))
 }
 
-/// The `Signature` header for a request. `headers` must hold `host`, `date` and `digest`.
+/// The `Signature` header for a request over the headers named in `covered` (space-separated,
+/// as [`SIGNED_HEADERS`]), all of which `headers` must hold.
 pub fn sign(
     method: &str,
     path: &str,
     headers: &HashMap<String, String>,
+    covered: &str,
     key_id: &str,
     private_key_pem: &str,
 ) -> Result<String> {
     let key = rsa::PrivateKey::from_pkcs8_pem(private_key_pem)
         .map_err(|e| Error::internal(format!("unreadable private key: {e}")))?;
-    let names: Vec<&str> = SIGNED_HEADERS.split(' ').collect();
+    let names: Vec<&str> = covered.split(' ').collect();
     let text = signing_string(method, path, headers, &names)?;
     let signature = SigningKey::<Sha256>::new(key).sign(text.as_bytes());
     Ok(format!(
-        "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"{SIGNED_HEADERS}\",signature=\"{}\"",
+        "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"{covered}\",signature=\"{}\"",
         b64().encode(signature.to_bytes())
     ))
 }
@@ -203,7 +207,15 @@ mod tests {
         let body = br#"{"type":"Follow"}"#;
         let mut headers = request(body, &date);
         let key_id = "https://photos.example/users/alice#main-key";
-        let signature = sign("POST", "/users/bob/inbox", &headers, key_id, &private).expect("sign");
+        let signature = sign(
+            "POST",
+            "/users/bob/inbox",
+            &headers,
+            SIGNED_HEADERS,
+            key_id,
+            &private,
+        )
+        .expect("sign");
         headers.insert("signature".into(), signature);
         let checked =
             verify("POST", "/users/bob/inbox", &headers, body, &public, now_seconds).expect("verify");
@@ -254,5 +266,108 @@ mod tests {
         assert_eq!(header.headers, vec!["(request-target)", "host", "date", "digest"]);
         assert!(parse("keyId=\"k\",algorithm=\"hmac-sha256\",signature=\"AAAA\"").is_err());
         assert!(parse("garbage").is_err());
+    }
+}
+// Append to src/federation/signatures.rs. Test data from draft-cavage-http-signatures-12
+// Appendix C (identical in drafts 10 and 11): the "Test" key and its published signatures.
+#[cfg(test)]
+mod cavage_vectors {
+    use super::*;
+
+    const PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDCFENGw33yGihy92pDjZQhl0C3
+6rPJj+CvfSC8+q28hxA161QFNUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6
+Z4UMR7EOcpfdUE9Hf3m/hs+FUR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJw
+oYi+1hqp1fIekaxsyQIDAQAB
+-----END PUBLIC KEY-----";
+    const PATH: &str = "/foo?param=value&pet=dog";
+    const BODY: &[u8] = br#"{"hello": "world"}"#;
+    /// Sun, 05 Jan 2014 21:31:40 GMT, the vectors' Date.
+    const NOW: i64 = 1388957500;
+    const DEFAULT: &str = concat!(
+        "keyId=\"Test\",algorithm=\"rsa-sha256\",signature=\"SjWJWbWN7i0wzBvtPl8rbASWz5xQW6mcJmn+ibttBqtifLN7Sazz",
+        "6m79cNfwwb8DMJ5cou1s7uEGKKCs+FLEEaDV5lp7q25WqS+lavg7T8hc0GppauB6hbgEKTwblDHYGEtbGmtdHgVCk9SuS13F0hZ8FD0k",
+        "/5OxEPXe5WozsbM=\""
+    );
+    const BASIC: &str = concat!(
+        "keyId=\"Test\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"qdx+H7PHHDZgy4",
+        "y/Ahn9Tny9V3GP6YgBPyUXMmoxWtLbHpUnXS2mg2+SbrQDMCJypxBLSPQR2aAjn7ndmw2iicw3HMbe8VfEdKFYRqzic+efkb3nndiv/x",
+        "1xSHDJWeSWkx3ButlYSuBskLu6kd9Fswtemr3lgdDEmn04swr2Os0=\""
+    );
+    // Draft 12 prints `(created) (expires)` in C.3's header list, but its signature covers
+    // only these six, as every implementation that checks the vector has found.
+    const ALL_HEADERS: &str = concat!(
+        "keyId=\"Test\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date content-type digest ",
+        "content-length\",signature=\"vSdrb+dS3EceC9bcwHSo4MlyKS59iFIrhgYkz8+oVLEEzmYZZvRs8rgOp+63LEM3v+MFHB32NfpB",
+        "2bEKBIvB1q52LaEUHFv120V01IL+TAD48XaERZFukWgHoBTLMhYS2Gb51gWxpeIq8knRmPnYePbF5MOkR0Zkly4zKH7s1dE=\""
+    );
+
+    fn request(signature: &str) -> HashMap<String, String> {
+        [
+            ("host", "example.com"),
+            ("date", "Sun, 05 Jan 2014 21:31:40 GMT"),
+            ("content-type", "application/json"),
+            ("digest", "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="),
+            ("content-length", "18"),
+            ("signature", signature),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// The bare RSA check over the signing string, without `verify`'s policy.
+    fn raw_signature_verifies(signature: &str) -> bool {
+        let headers = request(signature);
+        let header = parse(signature).expect("parse");
+        let names: Vec<&str> = header.headers.iter().map(String::as_str).collect();
+        let text = signing_string("POST", PATH, &headers, &names).expect("signing string");
+        let key = rsa::PublicKey::from_public_key_pem(PUBLIC).expect("key");
+        Signature::try_from(header.signature.as_slice()).is_ok_and(|s| {
+            VerifyingKey::<Sha256>::new(key)
+                .verify(text.as_bytes(), &s)
+                .is_ok()
+        })
+    }
+
+    fn refusal(signature: &str, body: &[u8]) -> String {
+        verify("POST", PATH, &request(signature), body, PUBLIC, NOW)
+            .expect_err("refused")
+            .message
+    }
+
+    #[test]
+    fn draft_cavage_appendix_c() {
+        assert_eq!(
+            digest(BODY),
+            "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="
+        );
+
+        // C.3 All Headers: covers the digest, so it passes policy and crypto alike.
+        let checked = verify("POST", PATH, &request(ALL_HEADERS), BODY, PUBLIC, NOW).expect("C.3 verifies");
+        assert_eq!(checked.key_id, "Test");
+        assert_eq!(checked.headers.len(), 6);
+        assert!(refusal(ALL_HEADERS, br#"{"hello": "World"}"#).contains("Digest"));
+        let mut bytes = parse(ALL_HEADERS).expect("parse").signature;
+        bytes[64] ^= 1;
+        let flipped = ALL_HEADERS.replace(
+            ALL_HEADERS
+                .rsplit_once("signature=\"")
+                .expect("signature")
+                .1
+                .trim_end_matches('"'),
+            &b64().encode(&bytes),
+        );
+        assert!(refusal(&flipped, BODY).contains("does not verify"));
+
+        // C.2 Basic: the RSA signature is good, but a POST that does not sign its digest is
+        // refused, as Mastodon refuses it.
+        assert!(raw_signature_verifies(BASIC));
+        assert!(refusal(BASIC, BODY).contains("digest"));
+
+        // C.1 Default: `headers` absent means `date` alone, which the policy refuses.
+        assert_eq!(parse(DEFAULT).expect("parse").headers, vec!["date"]);
+        assert!(raw_signature_verifies(DEFAULT));
+        assert!(refusal(DEFAULT, BODY).contains("(request-target), host and date"));
     }
 }

@@ -23,23 +23,39 @@ pub fn rfc3339(ms: i64) -> String {
 
 pub fn account(state: &AppState, account: &Account) -> Value {
     let base = state.config.public_url();
+    let url = match &account.remote {
+        Some(r) => r.profile_url.clone().unwrap_or_else(|| r.uri.clone()),
+        None => format!("{base}/@{}", account.username),
+    };
     json!({
         "id": account.id,
         "username": account.username,
-        "acct": account.username,
+        "acct": account.acct(),
         "display_name": account.display_name,
-        "locked": false,
-        "bot": false,
+        "locked": account.locked,
+        "bot": account.remote.as_ref().is_some_and(|r| r.actor_type == "Service" || r.actor_type == "Application"),
+        "group": account.remote.as_ref().is_some_and(|r| r.actor_type == "Group"),
         "created_at": rfc3339(account.created_at),
-        "note": "",
-        "url": format!("{base}/@{}", account.username),
-        "avatar": Value::Null,
+        "note": crate::domain::status::to_html(&account.note),
+        "url": url,
+        "uri": account.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_else(|| crate::federation::actors::person_id(base, &account.username)),
+        "avatar": account.remote.as_ref().and_then(|r| r.avatar_url.clone()),
         "header": Value::Null,
         "followers_count": 0,
         "following_count": 0,
         "statuses_count": 0,
-        "kaleido": { "is_admin": account.is_admin },
+        "kaleido": { "is_admin": account.is_admin, "local": account.is_local() },
     })
+}
+
+/// An account with its follow counts, as the account endpoints answer.
+pub async fn account_with_counts(state: &AppState, a: &Account) -> crate::error::Result<Value> {
+    let mut value = account(state, a);
+    let (followers, following) = crate::db::federation::counts(&state.db, &a.id).await?;
+    value["followers_count"] = json!(followers);
+    value["following_count"] = json!(following);
+    value["statuses_count"] = json!(crate::db::statuses::count_for_account(&state.db, &a.id).await?);
+    Ok(value)
 }
 
 /// Where a browser fetches a stored file: the store itself when public, else through Kaleido.
@@ -72,6 +88,9 @@ fn size_meta(width: u32, height: u32) -> Value {
 }
 
 pub fn media_attachment(state: &AppState, media: &Media) -> Value {
+    if let Some(remote) = &media.remote {
+        return remote_attachment(media, remote);
+    }
     let ready = media.state == MediaState::Ready;
     let url_of = |name: &str| {
         media
@@ -118,6 +137,38 @@ pub fn media_attachment(state: &AppState, media: &Media) -> Value {
     })
 }
 
+/// Another server's media, pointed at where it lives.
+fn remote_attachment(media: &Media, remote: &crate::domain::media::RemoteFiles) -> Value {
+    let mut meta = serde_json::Map::new();
+    if let (Some(w), Some(h)) = (media.width, media.height)
+        && w > 0
+        && h > 0
+    {
+        meta.insert("original".into(), size_meta(w as u32, h as u32));
+    }
+    if let Some(focus) = media.focus {
+        meta.insert("focus".into(), json!({"x": focus.x, "y": focus.y}));
+    }
+    json!({
+        "id": media.id,
+        "type": media.kind.as_str(),
+        "url": remote.url,
+        "preview_url": remote.preview_url.clone().unwrap_or_else(|| remote.url.clone()),
+        "remote_url": remote.url,
+        "text_url": Value::Null,
+        "meta": meta,
+        "description": media.description,
+        "blurhash": media.blurhash,
+        "kaleido": {
+            "state": "ready",
+            "progress": 100,
+            "thumb_url": remote.preview_url,
+            "hls": remote.hls_url,
+            "mirrors": (media.kind == MediaKind::Video).then(Vec::<String>::new),
+        },
+    })
+}
+
 /// The pages and ids of a status: `url` is its page, `uri` its ActivityPub id.
 pub fn status_url(state: &AppState, username: &str, id: &str) -> String {
     format!("{}/@{username}/{id}", state.config.public_url())
@@ -128,13 +179,26 @@ pub fn status_uri(state: &AppState, username: &str, id: &str) -> String {
 }
 
 pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Media]) -> Value {
+    let uri = status
+        .uri
+        .clone()
+        .unwrap_or_else(|| status_uri(state, &author.username, &status.id));
+    let url = match &status.uri {
+        Some(remote) => status.url.clone().unwrap_or_else(|| remote.clone()),
+        None => status_url(state, &author.username, &status.id),
+    };
+    // A remote video's title leads its text, as Mastodon shows PeerTube videos.
+    let content = match &status.title {
+        Some(title) => to_html(&format!("{title}\n\n{}", status.text)),
+        None => to_html(&status.text),
+    };
     json!({
         "id": status.id,
-        "uri": status_uri(state, &author.username, &status.id),
-        "url": status_url(state, &author.username, &status.id),
+        "uri": uri,
+        "url": url,
         "created_at": rfc3339(status.created_at),
         "account": account(state, author),
-        "content": to_html(&status.text),
+        "content": content,
         "text": status.text,
         "visibility": status.visibility.as_str(),
         "sensitive": status.sensitive,
@@ -151,6 +215,22 @@ pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Medi
         "emojis": [],
         "card": Value::Null,
         "poll": Value::Null,
-        "kaleido": { "published": status.published_at.is_some() },
+        "kaleido": { "published": status.published_at.is_some(), "title": status.title },
     })
+}
+
+/// A status with its counts, the viewer's own marks, and the status it boosts.
+pub fn status_full(state: &AppState, item: &crate::statuses::Hydrated) -> Value {
+    let mut value = status(state, &item.status, &item.author, &item.media);
+    let (replies, reblogs, favourites) = item.counts;
+    value["replies_count"] = json!(replies);
+    value["reblogs_count"] = json!(reblogs);
+    value["favourites_count"] = json!(favourites);
+    value["favourited"] = json!(item.favourited);
+    value["reblogged"] = json!(item.reblogged);
+    value["reblog"] = match &item.reblog {
+        Some(inner) => status_full(state, inner),
+        None => Value::Null,
+    };
+    value
 }

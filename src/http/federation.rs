@@ -5,15 +5,18 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{entities, views};
+use super::views;
 use crate::{
     app::AppState,
     db,
     domain::account::Username,
     error::{Error, Result},
-    federation::{ACTIVITY_JSON, actors, instance, objects, wants_activity_json},
+    federation::{ACTIVITY_JSON, actors, inbox, instance, objects, outbox, wants_activity_json},
     statuses,
 };
+
+/// An activity bigger than this is not one a server sends.
+const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
 
 fn activity_json(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
@@ -224,32 +227,16 @@ pub async fn status_activity(
     Ok(activity_json(objects::create(note)))
 }
 
+/// A public local status's object (Note or Video), if `name` is its author.
 async fn public_note(state: &AppState, name: &str, id: &str) -> Result<serde_json::Value> {
-    let (status, author, media) = statuses::fetch(state, id, None).await?;
-    if !author.username.eq_ignore_ascii_case(name) {
+    let (status, author, _) = statuses::fetch(state, id, None).await?;
+    if !author.username.eq_ignore_ascii_case(name) || !author.is_local() {
         return Err(Error::not_found("status"));
     }
-    note_of(state, &status, &author, &media).await
-}
-
-async fn note_of(
-    state: &AppState,
-    status: &crate::domain::status::Status,
-    author: &crate::domain::account::Account,
-    media: &[crate::domain::media::Media],
-) -> Result<serde_json::Value> {
-    let base = state.config.public_url();
-    let in_reply_to = match &status.in_reply_to_id {
-        Some(parent) => match db::statuses::get(&state.db, parent).await? {
-            Some(p) => db::accounts::by_id(&state.db, &p.account_id)
-                .await?
-                .map(|a| objects::status_uri(base, &a.username, &p.id)),
-            None => None,
-        },
-        None => None,
-    };
-    let file_url = |key: &str| entities::file_url(state, key);
-    Ok(objects::note(base, status, author, media, in_reply_to, &file_url))
+    outbox::status_object(state, &status.id)
+        .await?
+        .map(|(object, _)| object)
+        .ok_or_else(|| Error::not_found("status"))
 }
 
 #[derive(Deserialize)]
@@ -290,6 +277,7 @@ pub async fn outbox(
             account_id: &account.id,
         },
         &page,
+        None,
     )
     .await?;
     let mut activities = Vec::with_capacity(items.len());
@@ -297,7 +285,10 @@ pub async fn outbox(
         .iter()
         .filter(|i| i.status.visibility == crate::domain::status::Visibility::Public)
     {
-        let mut activity = objects::create(note_of(&state, &item.status, &item.author, &item.media).await?);
+        let Some((object, _)) = outbox::status_object(&state, &item.status.id).await? else {
+            continue;
+        };
+        let mut activity = objects::create(object);
         if let Some(o) = activity.as_object_mut() {
             o.remove("@context");
         }
@@ -316,7 +307,7 @@ pub async fn outbox(
     Ok(activity_json(body))
 }
 
-/// Followers and following: empty until follows exist, but honest about it.
+/// Followers and following, as actor ids.
 pub async fn relations(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -332,11 +323,57 @@ pub async fn relations(
         "{}/{which}",
         actors::person_id(state.config.public_url(), &account.username)
     );
+    let items = db::federation::relation_uris(
+        &state.db,
+        &account.id,
+        which == "followers",
+        state.config.public_url(),
+    )
+    .await?;
     Ok(activity_json(json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": id,
         "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
+        "totalItems": items.len(),
+        "orderedItems": items,
     })))
+}
+
+/// An inbox (an account's, the shared one, the instance actor's): verified at the door, stored,
+/// answered 202; applied by a job.
+pub async fn inbox(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
+    if body.len() > MAX_ACTIVITY_BYTES {
+        return Err(Error::new(
+            crate::error::Kind::PayloadTooLarge,
+            "payload_too_large",
+            format!("an activity may be at most {MAX_ACTIVITY_BYTES} bytes"),
+        ));
+    }
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                name.as_str().to_ascii_lowercase(),
+                value.to_str().ok()?.to_owned(),
+            ))
+        })
+        .collect();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned());
+    let target_uri = format!("{}{path}", state.config.public_url());
+    inbox::receive(
+        &state,
+        inbox::Incoming {
+            method: req.method().as_str(),
+            path: &path,
+            target_uri,
+            headers,
+            body: &body,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().finish())
 }

@@ -73,6 +73,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 )
                 .route("/channels/{name}", web::get().to(federation::channel))
                 .route("/actor", web::get().to(federation::instance_actor))
+                .route("/inbox", web::post().to(federation::inbox))
+                .route("/users/{name}/inbox", web::post().to(federation::inbox))
+                .route("/channels/{name}/inbox", web::post().to(federation::inbox))
+                .route("/actor/inbox", web::post().to(federation::inbox))
                 .route("/@{name}", web::get().to(pages::profile))
                 .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))
@@ -82,6 +86,48 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route(
                     "/api/v1/accounts/verify_credentials",
                     web::get().to(accounts::verify_credentials),
+                )
+                .route(
+                    "/api/v1/accounts/relationships",
+                    web::get().to(accounts::relationships),
+                )
+                .route("/api/v1/accounts/lookup", web::get().to(accounts::lookup))
+                .route("/api/v1/accounts/{id}", web::get().to(accounts::show))
+                .route(
+                    "/api/v1/accounts/{id}/statuses",
+                    web::get().to(accounts::statuses),
+                )
+                .route("/api/v1/accounts/{id}/follow", web::post().to(accounts::follow))
+                .route(
+                    "/api/v1/accounts/{id}/unfollow",
+                    web::post().to(accounts::unfollow),
+                )
+                .route("/api/v2/search", web::get().to(accounts::search))
+                .route(
+                    "/api/v1/statuses/{id}/favourite",
+                    web::post().to(accounts::interact),
+                )
+                .route(
+                    "/api/v1/statuses/{id}/unfavourite",
+                    web::post().to(accounts::interact),
+                )
+                .route("/api/v1/statuses/{id}/reblog", web::post().to(accounts::interact))
+                .route(
+                    "/api/v1/statuses/{id}/unreblog",
+                    web::post().to(accounts::interact),
+                )
+                .route("/api/v1/statuses/{id}/context", web::get().to(accounts::context))
+                .route(
+                    "/api/v1/admin/domain_blocks",
+                    web::get().to(accounts::domain_blocks),
+                )
+                .route(
+                    "/api/v1/admin/domain_blocks",
+                    web::post().to(accounts::block_domain),
+                )
+                .route(
+                    "/api/v1/admin/domain_blocks/{domain}",
+                    web::delete().to(accounts::unblock_domain),
                 )
                 .route("/api/v2/media", web::post().to(media::upload))
                 .route(

@@ -182,7 +182,16 @@ pub async fn index(
     viewer: Viewer,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let items = statuses::timeline(&state, Timeline::Public, &page_of(&query)).await?;
+    let items = statuses::timeline(
+        &state,
+        Timeline::Public {
+            local: true,
+            remote: false,
+        },
+        &page_of(&query),
+        viewer.account.as_ref(),
+    )
+    .await?;
     let posts: Vec<_> = items.iter().map(|i| views::post(&state, i)).collect();
     let accounts = db::accounts::count(&state.db).await?;
     let older = older_link(&posts, "/");
@@ -215,6 +224,7 @@ pub async fn profile(
             account_id: &account.id,
         },
         &page_of(&query),
+        viewer.account.as_ref(),
     )
     .await?;
     let posts: Vec<_> = items.iter().map(|i| views::post(&state, i)).collect();
@@ -272,11 +282,16 @@ async fn show_status(
         state.config.public_url(),
         super::oembed::encode_component(&post.url)
     );
+    // Replies (local and from other servers) show under the post.
+    let replies: Vec<views::Post> = crate::social::context(state, &post.id, viewer.account.as_ref())
+        .await
+        .map(|(_, replies)| replies.iter().map(|r| views::post(state, r)).collect())
+        .unwrap_or_default();
     page(
         state,
         viewer,
         "status.html",
-        context! { post => post, video => video, embed_url => embed_url, oembed_url => oembed_url },
+        context! { post => post, video => video, embed_url => embed_url, oembed_url => oembed_url, replies => replies },
     )
 }
 
@@ -287,7 +302,7 @@ pub async fn visible_post(
     id: &str,
     name: Option<&str>,
 ) -> Result<Option<views::Post>> {
-    let (status, author, media) = match statuses::fetch(state, id, viewer.account.as_ref()).await {
+    let (status, author, _) = match statuses::fetch(state, id, viewer.account.as_ref()).await {
         Ok(found) => found,
         Err(e) if e.kind == crate::error::Kind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -295,14 +310,8 @@ pub async fn visible_post(
     if name.is_some_and(|n| !n.eq_ignore_ascii_case(&author.username)) {
         return Ok(None);
     }
-    Ok(Some(views::post(
-        state,
-        &statuses::Hydrated {
-            status,
-            author,
-            media,
-        },
-    )))
+    let item = statuses::hydrate(state, vec![status], viewer.account.as_ref()).await?;
+    Ok(item.first().map(|i| views::post(state, i)))
 }
 
 /// Just the player, for other sites to frame (oEmbed, Twitter cards).

@@ -50,8 +50,12 @@ pub async fn create(
 }
 
 pub async fn show(state: web::Data<AppState>, viewer: Viewer, id: web::Path<String>) -> Result<HttpResponse> {
-    let (status, author, media) = statuses::fetch(&state, &id, viewer.account.as_ref()).await?;
-    Ok(HttpResponse::Ok().json(entities::status(&state, &status, &author, &media)))
+    let (status, _, _) = statuses::fetch(&state, &id, viewer.account.as_ref()).await?;
+    let item = statuses::hydrate(&state, vec![status], viewer.account.as_ref())
+        .await?
+        .pop()
+        .ok_or_else(|| crate::error::Error::not_found("status"))?;
+    Ok(HttpResponse::Ok().json(entities::status_full(&state, &item)))
 }
 
 pub async fn delete(
@@ -65,6 +69,10 @@ pub async fn delete(
 
 #[derive(Deserialize)]
 pub struct PageQuery {
+    #[serde(default)]
+    local: bool,
+    #[serde(default)]
+    remote: bool,
     max_id: Option<String>,
     since_id: Option<String>,
     min_id: Option<String>,
@@ -95,19 +103,21 @@ fn page_response(state: &AppState, req: &HttpRequest, items: &[Hydrated]) -> Htt
             ),
         ));
     }
-    let body: Vec<_> = items
-        .iter()
-        .map(|h| entities::status(state, &h.status, &h.author, &h.media))
-        .collect();
+    let body: Vec<_> = items.iter().map(|h| entities::status_full(state, h)).collect();
     response.json(body)
 }
 
 pub async fn public_timeline(
     state: web::Data<AppState>,
+    viewer: Viewer,
     req: HttpRequest,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let items = statuses::timeline(&state, Timeline::Public, &query.page()).await?;
+    let timeline = Timeline::Public {
+        local: query.local,
+        remote: query.remote,
+    };
+    let items = statuses::timeline(&state, timeline, &query.page(), viewer.account.as_ref()).await?;
     Ok(page_response(&state, &req, &items))
 }
 
@@ -123,6 +133,7 @@ pub async fn home_timeline(
             account_id: &current.0.id,
         },
         &query.page(),
+        Some(&current.0),
     )
     .await?;
     Ok(page_response(&state, &req, &items))

@@ -52,6 +52,21 @@ pub fn host(state: &AppState) -> String {
 }
 
 pub fn photo(state: &AppState, media: &Media) -> Photo {
+    if let Some(remote) = &media.remote {
+        // Another server's media is shown from where it lives.
+        return Photo {
+            src: remote.url.clone(),
+            srcset: String::new(),
+            width: media.width.unwrap_or(0).max(0) as u32,
+            height: media.height.unwrap_or(0).max(0) as u32,
+            alt: media.description.clone().unwrap_or_default(),
+            blurhash: media.blurhash.clone(),
+            is_video: media.kind == MediaKind::Video,
+            ready: true,
+            hls: remote.hls_url.clone(),
+            poster: remote.preview_url.clone(),
+        };
+    }
     let ready = media.state == MediaState::Ready;
     // One candidate per width: small images have identical variants.
     let mut widths = Vec::new();
@@ -111,18 +126,43 @@ fn title(text: &str, photos: usize) -> String {
 }
 
 pub fn post(state: &AppState, item: &Hydrated) -> Post {
-    let text = item.status.text.trim();
+    // A boost shows the boosted post.
+    if let Some(inner) = &item.reblog {
+        return post(state, inner);
+    }
+    let full_text;
+    let text = match &item.status.title {
+        Some(title) => {
+            full_text = format!("{title}\n\n{}", item.status.text.trim());
+            full_text.as_str()
+        }
+        None => item.status.text.trim(),
+    };
     let excerpt: String = text.chars().take(200).collect();
+    let base = state.config.public_url();
+    // Remote posts and authors get this instance's pages, which link on to their origin.
+    let (url, author_handle, author_url) = match &item.author.domain {
+        Some(domain) => (
+            format!("{base}/statuses/{}", item.status.id),
+            format!("@{}@{domain}", item.author.username),
+            format!("{base}/@{}@{domain}", item.author.username),
+        ),
+        None => (
+            status_url(state, &item.author.username, &item.status.id),
+            format!("@{}@{}", item.author.username, host(state)),
+            format!("{base}/@{}", item.author.username),
+        ),
+    };
     Post {
         id: item.status.id.clone(),
-        url: status_url(state, &item.author.username, &item.status.id),
+        url,
         author_name: if item.author.display_name.is_empty() {
             item.author.username.clone()
         } else {
             item.author.display_name.clone()
         },
-        author_handle: format!("@{}@{}", item.author.username, host(state)),
-        author_url: format!("{}/@{}", state.config.public_url(), item.author.username),
+        author_handle,
+        author_url,
         content_html: to_html(text),
         title: title(text, item.media.len()),
         excerpt,

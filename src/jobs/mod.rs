@@ -35,6 +35,9 @@ impl JobRun {
 pub struct JobError {
     pub message: String,
     pub permanent: bool,
+    /// Not a failure: the job cannot run yet (its target is known to be down). It waits this
+    /// long and the attempt does not count.
+    pub defer: Option<Duration>,
 }
 
 impl JobError {
@@ -42,12 +45,21 @@ impl JobError {
         JobError {
             message: message.into(),
             permanent: false,
+            defer: None,
         }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
         JobError {
             message: message.into(),
             permanent: true,
+            defer: None,
+        }
+    }
+    pub fn defer(message: impl Into<String>, wait: Duration) -> Self {
+        JobError {
+            message: message.into(),
+            permanent: false,
+            defer: Some(wait),
         }
     }
 }
@@ -55,10 +67,11 @@ impl JobError {
 impl From<Error> for JobError {
     fn from(e: Error) -> Self {
         // Infrastructure trouble may pass; a verdict about the input will not.
-        let permanent = !matches!(e.kind, Kind::Internal | Kind::Unavailable);
+        let permanent = !matches!(e.kind, Kind::Internal | Kind::Unavailable | Kind::BadGateway);
         JobError {
             message: e.to_string(),
             permanent,
+            defer: None,
         }
     }
 }

@@ -251,6 +251,18 @@ impl Worker {
                 Ok(false) => tracing::warn!("job finished after its lease was lost"),
                 Err(e) => tracing::warn!(error = %e, "cannot record completion; the job will run again"),
             },
+            Err(JobError {
+                message,
+                defer: Some(wait),
+                ..
+            }) => {
+                let run_after = db::now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                match db::jobs::defer(&self.db, &job.id, &job.lease_token, &message, run_after).await {
+                    Ok(true) => tracing::info!(reason = %message, "job deferred"),
+                    Ok(false) => tracing::warn!("job deferred after its lease was lost"),
+                    Err(e) => tracing::warn!(error = %e, "cannot defer; the lease will expire"),
+                }
+            }
             Err(error) => {
                 let retry_at = db::now_ms()
                     + i64::try_from(backoff(self.retry_base_ms, job.attempts).as_millis())

@@ -219,6 +219,7 @@ pub async fn accept(
         blurhash: None,
         focus: None,
         variants: Vec::new(),
+        remote: None,
     };
     let kind = match accepted.kind {
         MediaKind::Image => PROCESS_MEDIA,

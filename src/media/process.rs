@@ -37,6 +37,7 @@ pub struct Payload {
 
 pub struct ProcessMedia {
     pub db: Db,
+    pub queue: crate::jobs::Queue,
     pub store: Store,
     pub config: Arc<Config>,
     pub sizes: Sizes,
@@ -123,6 +124,7 @@ impl ProcessMedia {
                 width: variant.width,
                 height: variant.height,
                 mime: variant.mime.to_owned(),
+                ..StoredVariant::default()
             });
         }
         db::media::set_processed(
@@ -198,14 +200,18 @@ impl ProcessMedia {
             width: done.thumbnail_width,
             height: done.thumbnail_height,
             mime: "image/jpeg".into(),
+            ..StoredVariant::default()
         };
-        let variants = vec![
+        let mut variants = vec![
             StoredVariant {
                 name: "hls".into(),
                 key: format!("{base}/hls/{}", done.ladder.master),
                 width: probe.width,
                 height: probe.height,
                 mime: "application/vnd.apple.mpegurl".into(),
+                seconds: Some(probe.duration_seconds),
+                fps: Some(probe.frame_rate),
+                size: None,
             },
             StoredVariant {
                 name: "mp4".into(),
@@ -213,6 +219,13 @@ impl ProcessMedia {
                 width: mp4.width,
                 height: mp4.height,
                 mime: "video/mp4".into(),
+                ..StoredVariant::default()
+            },
+            StoredVariant {
+                name: "hashes".into(),
+                key: format!("{base}/hls/{}", done.ladder.hashes),
+                mime: "application/json".into(),
+                ..StoredVariant::default()
             },
             StoredVariant {
                 name: "preview".into(),
@@ -220,6 +233,19 @@ impl ProcessMedia {
             },
             thumb,
         ];
+        // Every rendition, so the ActivityPub Video can list them as PeerTube does.
+        for r in &done.ladder.renditions {
+            variants.push(StoredVariant {
+                name: format!("rendition-{}", r.height),
+                key: format!("{base}/hls/{}", r.file),
+                width: r.width,
+                height: r.height,
+                mime: "video/mp4".into(),
+                seconds: None,
+                fps: Some(probe.frame_rate),
+                size: std::fs::metadata(hls_dir.join(&r.file)).ok().map(|m| m.len()),
+            });
+        }
         db::media::set_processed(
             &self.db,
             &media.id,
@@ -266,7 +292,12 @@ impl JobHandler for ProcessMedia {
             }
         }
         // Posts that were waiting for this media go out once all of theirs is ready.
-        db::statuses::publish_ready(&self.db, &media.id).await?;
+        let queue = &self.queue;
+        db::statuses::publish_ready(&self.db, &media.id, &|id| {
+            crate::federation::outbox::publish_job(queue, id)
+        })
+        .await?;
+        queue.wake();
         Ok(())
     }
 

@@ -1,0 +1,407 @@
+//! The one way out: every fetch and delivery to another server goes through this client. It
+//! refuses private, loopback and link-local addresses (checked after DNS, in the resolver the
+//! connection actually uses, so a name cannot be re-pointed between check and connect), plain
+//! `http://` unless allowed, redirects it has not re-checked, slow answers and large bodies.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use reqwest::{StatusCode, Url, dns::Resolve, redirect::Policy};
+use serde_json::Value;
+
+use super::signatures;
+use crate::{
+    config::FederationConfig,
+    error::{Error, Kind, Result},
+};
+
+/// A JSON document larger than this is not an actor or a post.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+const MAX_REDIRECTS: usize = 3;
+const ACCEPT: &str =
+    "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
+fn remote_error(message: impl Into<String>) -> Error {
+    Error::new(Kind::BadGateway, "remote_error", message)
+}
+
+fn refused(message: impl Into<String>) -> Error {
+    Error::new(Kind::Unprocessable, "address_refused", message)
+}
+
+/// Whether an address is one the public internet can route to.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                // Carrier-grade NAT and the benchmarking range.
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// Resolves names for the client, dropping addresses it may not reach.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| allow_private || is_public(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("{} resolves only to private addresses", name.as_str()),
+                );
+                return Err(Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Who signs a request: a key id and its private key.
+#[derive(Clone)]
+pub struct Signer {
+    pub key_id: String,
+    pub private_key_pem: Arc<String>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    allow_private: bool,
+    allow_http: bool,
+    user_agent: String,
+}
+
+/// What a delivery got back.
+pub struct Delivered {
+    pub status: StatusCode,
+}
+
+impl Client {
+    pub fn new(config: &FederationConfig, public_url: &str) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: config.allow_private_addresses,
+            }))
+            .redirect(Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::internal("cannot build the HTTP client").with_source(e))?;
+        Ok(Client {
+            http,
+            allow_private: config.allow_private_addresses,
+            allow_http: config.allow_http,
+            user_agent: format!("Kaleido/{} (+{public_url})", env!("CARGO_PKG_VERSION")),
+        })
+    }
+
+    /// Checks what can be checked before any connection: scheme, and addresses written literally.
+    pub fn check_url(&self, raw: &str) -> Result<Url> {
+        let url = Url::parse(raw).map_err(|_| refused(format!("{raw:?} is not a URL")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            other => {
+                return Err(refused(format!(
+                    "{other}: URLs are refused; only https is fetched"
+                )));
+            }
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| refused(format!("{raw} names no host")))?;
+        let literal = match host {
+            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+            url::Host::Domain(_) => None,
+        };
+        if let Some(ip) = literal
+            && !self.allow_private
+            && !is_public(ip)
+        {
+            return Err(refused(format!("{ip} is a private address")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refused("URLs with credentials are refused"));
+        }
+        Ok(url)
+    }
+
+    fn signed_headers(
+        &self,
+        method: &str,
+        url: &Url,
+        body: Option<&[u8]>,
+        signer: &Signer,
+    ) -> Result<HashMap<String, String>> {
+        let mut headers = HashMap::from([
+            ("host".to_owned(), authority(url)),
+            (
+                "date".to_owned(),
+                httpdate::fmt_http_date(std::time::SystemTime::now()),
+            ),
+        ]);
+        let names = if let Some(body) = body {
+            headers.insert("digest".into(), signatures::digest(body));
+            signatures::SIGNED_HEADERS
+        } else {
+            signatures::SIGNED_GET_HEADERS
+        };
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let signature = signatures::sign(
+            method,
+            &path,
+            &headers,
+            names,
+            &signer.key_id,
+            &signer.private_key_pem,
+        )?;
+        headers.insert("signature".into(), signature);
+        Ok(headers)
+    }
+
+    /// Fetches an ActivityPub document, signed when a signer is given (servers in authorized
+    /// fetch mode ask for it). Returns the URL it finally came from, after checked redirects.
+    pub async fn get_json(&self, raw: &str, signer: Option<&Signer>) -> Result<(Url, Value)> {
+        self.get(raw, ACCEPT, signer).await
+    }
+
+    pub async fn get(&self, raw: &str, accept: &str, signer: Option<&Signer>) -> Result<(Url, Value)> {
+        let mut url = self.check_url(raw)?;
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self
+                .http
+                .get(url.clone())
+                .header("accept", accept)
+                .header("user-agent", &self.user_agent);
+            if let Some(signer) = signer {
+                let (this, url2, signer) = (self.clone(), url.clone(), signer.clone());
+                let headers =
+                    tokio::task::spawn_blocking(move || this.signed_headers("GET", &url2, None, &signer))
+                        .await
+                        .map_err(|e| Error::internal("signing task failed").with_source(e))??;
+                request = with_headers(request, headers);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| remote_error(format!("{}: {}", host_of(&url), describe(&e))))?;
+            if response.status().is_redirection() {
+                let location = response
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or_else(|| remote_error("a redirect without a Location"))?;
+                let next = url
+                    .join(location)
+                    .map_err(|_| remote_error("a redirect to an unreadable Location"))?;
+                url = self.check_url(next.as_str())?;
+                continue;
+            }
+            let status = response.status();
+            if !status.is_success() {
+                return Err(Error::new(
+                    if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+                        Kind::NotFound
+                    } else {
+                        Kind::BadGateway
+                    },
+                    "remote_error",
+                    format!("{} answered {status} for {url}", host_of(&url)),
+                ));
+            }
+            let body = read_capped(response, MAX_DOCUMENT_BYTES).await?;
+            let value = serde_json::from_slice(&body)
+                .map_err(|_| remote_error(format!("{url} did not answer JSON")))?;
+            return Ok((url, value));
+        }
+        Err(remote_error("too many redirects"))
+    }
+
+    /// POSTs a signed activity to an inbox. Redirects are not followed: an inbox that moves
+    /// is a misconfiguration, and the body must not be replayed elsewhere.
+    pub async fn post_signed(&self, inbox: &str, body: Vec<u8>, signer: &Signer) -> Result<Delivered> {
+        let url = self.check_url(inbox)?;
+        let (this, url2, signer, body2) = (self.clone(), url.clone(), signer.clone(), body.clone());
+        let headers =
+            tokio::task::spawn_blocking(move || this.signed_headers("POST", &url2, Some(&body2), &signer))
+                .await
+                .map_err(|e| Error::internal("signing task failed").with_source(e))??;
+        let mut request = self
+            .http
+            .post(url.clone())
+            .header("content-type", super::ACTIVITY_JSON)
+            .header("user-agent", &self.user_agent)
+            .body(body);
+        request = with_headers(request, headers);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| remote_error(format!("{}: {}", host_of(&url), describe(&e))))?;
+        Ok(Delivered {
+            status: response.status(),
+        })
+    }
+}
+
+/// Adds the signed headers; `host` is reqwest's to set, from the URL it signed.
+fn with_headers(
+    mut request: reqwest::RequestBuilder,
+    headers: HashMap<String, String>,
+) -> reqwest::RequestBuilder {
+    for (name, value) in headers {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    request
+}
+
+/// `host[:port]` as the Host header carries it.
+pub fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The domain as Kaleido names instances: host, with the port when there is one.
+pub fn host_of(url: &Url) -> String {
+    authority(url)
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    // The resolver's refusal is buried in the source chain; surface it.
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    let mut last = e.to_string();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    if e.is_timeout() { "timed out".into() } else { last }
+}
+
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(remote_error(format!("the answer is larger than {cap} bytes")));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| remote_error(format!("reading the answer: {}", describe(&e))))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(remote_error(format!("the answer is larger than {cap} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = private.parse().expect("ip");
+            assert!(!is_public(ip), "{private}");
+        }
+        for public in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "1.1.1.1"] {
+            let ip: IpAddr = public.parse().expect("ip");
+            assert!(is_public(ip), "{public}");
+        }
+    }
+
+    #[test]
+    fn urls_are_checked_before_connecting() {
+        let strict = Client::new(&FederationConfig::default(), "https://k.example").expect("client");
+        assert!(strict.check_url("https://example.com/users/a").is_ok());
+        for bad in [
+            "http://example.com/x",
+            "https://127.0.0.1/x",
+            "https://[::1]/x",
+            "https://169.254.169.254/latest/meta-data",
+            "file:///etc/passwd",
+            "gopher://example.com/",
+            "https://user:pw@example.com/",
+            "not a url",
+        ] {
+            assert!(strict.check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_loopback_are_refused() {
+        let strict = Client::new(&FederationConfig::default(), "https://k.example").expect("client");
+        let config = FederationConfig {
+            allow_http: true,
+            ..FederationConfig::default()
+        };
+        let http_only = Client::new(&config, "https://k.example").expect("client");
+        // "localhost" passes the literal check; the resolver must stop it.
+        let err = http_only
+            .get_json("http://localhost:9/users/a", None)
+            .await
+            .expect_err("must refuse");
+        assert!(err.message.contains("private"), "{}", err.message);
+        assert!(strict.get_json("https://localhost/users/a", None).await.is_err());
+    }
+}

@@ -1,0 +1,457 @@
+//! Receiving: a POST to an inbox is verified at the door (digest before parsing, signature by
+//! the sender's key, fetched and cached, refetched once in case it rotated; the key's owner must
+//! be the activity's actor), stored, and acknowledged; a job then applies it. The activity id is
+//! unique in storage, so the same activity twice changes nothing.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    outbox,
+    parse::{self, id_of, str_of, type_of},
+    resolve, rfc9421, signatures,
+};
+use crate::{
+    app::AppState,
+    db,
+    domain::{account::Account, status::Status},
+    error::{Error, Kind, Result},
+    jobs::{JobError, JobHandler, JobRun},
+};
+
+pub const PROCESS: &str = "federation.inbox";
+
+#[derive(Serialize, Deserialize)]
+pub struct ProcessPayload {
+    pub uri: String,
+}
+
+fn unauthorized(message: impl Into<String>) -> Error {
+    Error::new(Kind::Unauthorized, "invalid_signature", message)
+}
+
+/// The request as the door sees it.
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    /// Path and query, as signed by draft-cavage.
+    pub path: &'a str,
+    /// The full URI, as RFC 9421 signs it.
+    pub target_uri: String,
+    /// Lowercase names.
+    pub headers: HashMap<String, String>,
+    pub body: &'a [u8],
+}
+
+fn now_seconds() -> i64 {
+    db::now_ms() / 1000
+}
+
+/// Which key signed the request, and how to check it.
+enum Scheme {
+    Cavage(String),
+    Rfc9421(rfc9421::Signed),
+}
+
+impl Scheme {
+    fn key_id(&self) -> &str {
+        match self {
+            Scheme::Cavage(k) => k,
+            Scheme::Rfc9421(s) => &s.key_id,
+        }
+    }
+}
+
+async fn check(request: &Incoming<'_>, scheme: &Scheme, public_key_pem: &str) -> Result<()> {
+    let (method, path, headers, body) = (
+        request.method.to_owned(),
+        request.path.to_owned(),
+        request.headers.clone(),
+        request.body.to_vec(),
+    );
+    let pem = public_key_pem.to_owned();
+    let signed = match scheme {
+        Scheme::Rfc9421(s) => Some(rfc9421::Signed {
+            label: s.label.clone(),
+            key_id: s.key_id.clone(),
+            components: s.components.clone(),
+            created: s.created,
+            expires: s.expires,
+            alg: s.alg.clone(),
+            signature: s.signature.clone(),
+            signature_base: s.signature_base.clone(),
+        }),
+        Scheme::Cavage(_) => None,
+    };
+    // RSA verification is CPU work: off the async runtime.
+    tokio::task::spawn_blocking(move || match signed {
+        Some(signed) => rfc9421::verify(
+            &signed,
+            Some(&body),
+            &headers,
+            &pem,
+            now_seconds(),
+            signatures::MAX_SKEW_SECONDS,
+        )
+        .map(|_| ()),
+        None => signatures::verify(&method, &path, &headers, &body, &pem, now_seconds()).map(|_| ()),
+    })
+    .await
+    .map_err(|e| Error::internal("verification task failed").with_source(e))?
+}
+
+/// The actor that owns a key id: cached, else fetched. A key id is usually `actor#main-key`;
+/// GoToSocial's `…/main-key` is a document of its own that names its owner.
+async fn key_owner(state: &AppState, key_id: &str, refresh: bool) -> Result<Account> {
+    if !refresh && let Some(known) = db::accounts::by_key_id(&state.db, key_id).await? {
+        return Ok(known);
+    }
+    let actor_url = key_id.split('#').next().unwrap_or(key_id);
+    let account = match resolve::refresh_actor(state, actor_url).await {
+        Ok(account) => account,
+        Err(first) => {
+            let owner = actor_url
+                .strip_suffix("/main-key")
+                .or_else(|| actor_url.strip_suffix("/publickey"))
+                .ok_or(first)?;
+            resolve::refresh_actor(state, owner).await?
+        }
+    };
+    match account.remote.as_ref() {
+        Some(remote) if remote.key_id == key_id => Ok(account),
+        _ => Err(unauthorized("the key is not its owner's current key")),
+    }
+}
+
+/// Verifies and stores an incoming activity. Ok(false): already received (nothing changes).
+pub async fn receive(state: &AppState, request: Incoming<'_>) -> Result<bool> {
+    let scheme = if rfc9421::present(&request.headers) {
+        Scheme::Rfc9421(rfc9421::parse(
+            request.method,
+            &request.target_uri,
+            &request.headers,
+        )?)
+    } else {
+        let header = request
+            .headers
+            .get("signature")
+            .ok_or_else(|| unauthorized("the request is not signed"))?;
+        Scheme::Cavage(signatures::parse(header)?.key_id)
+    };
+    // The digest is checked before the key is even fetched: a forged body costs us nothing.
+    if let Scheme::Cavage(_) = scheme {
+        let sent = request
+            .headers
+            .get("digest")
+            .ok_or_else(|| unauthorized("no Digest header"))?;
+        let ours = signatures::digest(request.body);
+        if !sent.split(',').any(|d| d.trim() == ours) {
+            return Err(unauthorized("the body does not match its Digest"));
+        }
+    }
+    let key_id = scheme.key_id().to_owned();
+    resolve::ensure_allowed(state, &key_id).await?;
+    let mut signer = key_owner(state, &key_id, false).await.map_err(|e| match e.kind {
+        Kind::Forbidden => e,
+        _ => unauthorized(format!("the signing key could not be fetched: {}", e.message)),
+    })?;
+    if check(&request, &scheme, &signer.public_key_pem).await.is_err() {
+        // The key may have rotated since we cached it: fetch it once more.
+        signer = key_owner(state, &key_id, true)
+            .await
+            .map_err(|e| unauthorized(format!("the signing key could not be fetched: {}", e.message)))?;
+        check(&request, &scheme, &signer.public_key_pem).await?;
+    }
+    let activity: Value = serde_json::from_slice(request.body)
+        .map_err(|e| Error::bad_request(format!("the body is not JSON: {e}")))?;
+    let signer_uri = signer.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_default();
+    let actor = activity.get("actor").and_then(id_of).unwrap_or_default();
+    if actor != signer_uri {
+        // Someone else's activity, passed on (a reply forwarded to a thread's followers): its
+        // object will be fetched from where it lives rather than trusted as embedded.
+        let relayable = matches!(type_of(&activity), "Create" | "Update" | "Announce");
+        if !relayable
+            || !parse::same_host(actor, &signer_uri) && activity.get("object").and_then(id_of).is_none()
+        {
+            return Err(unauthorized("the signer is not the activity's actor"));
+        }
+    }
+    resolve::ensure_allowed(state, actor).await?;
+    let uri = match str_of(&activity, "id") {
+        Some(id) => id.to_owned(),
+        None => format!("{signer_uri}#anonymous/{}", signatures::digest(request.body)),
+    };
+    let job = state
+        .queue
+        .prepare(PROCESS, &ProcessPayload { uri: uri.clone() })?;
+    let fresh =
+        db::federation::store_incoming(&state.db, &uri, &signer_uri, &activity.to_string(), &job).await?;
+    if fresh {
+        state.queue.wake();
+    }
+    // A server that talks to us is alive: its parked deliveries can go.
+    if let Some(domain) = parse::host(&signer_uri)
+        && db::federation::peer_succeeded(&state.db, &domain).await?
+    {
+        db::federation::wake_deliveries(&state.db, outbox::DELIVER, &domain).await?;
+        state.queue.wake();
+    }
+    Ok(fresh)
+}
+
+/// Applies stored activities.
+pub struct Process {
+    pub state: AppState,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Process {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let payload: ProcessPayload = job.payload()?;
+        let Some((signer, raw)) = db::federation::incoming(&self.state.db, &payload.uri).await? else {
+            return Ok(());
+        };
+        let activity: Value = serde_json::from_str(&raw)
+            .map_err(|e| JobError::permanent(format!("stored activity unreadable: {e}")))?;
+        apply(&self.state, &signer, &activity)
+            .await
+            .map_err(JobError::from)
+    }
+}
+
+async fn apply(state: &AppState, signer: &str, activity: &Value) -> Result<()> {
+    let actor_uri = activity.get("actor").and_then(id_of).unwrap_or_default();
+    let trusted = actor_uri == signer;
+    let actor = resolve::actor(state, actor_uri).await?;
+    if actor.is_local() {
+        return Ok(());
+    }
+    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    match (type_of(activity), trusted) {
+        ("Follow", true) => on_follow(state, &actor, activity, &object).await,
+        ("Accept", true) => on_answer(state, &actor, &object, true).await,
+        ("Reject", true) => on_answer(state, &actor, &object, false).await,
+        ("Undo", true) => on_undo(state, &actor, &object).await,
+        ("Create" | "Update", _) => {
+            on_post(state, &actor, &object, trusted, type_of(activity) == "Update").await
+        }
+        ("Delete", true) => on_delete(state, &actor, &object).await,
+        ("Like", true) => on_like(state, &actor, &object, activity).await,
+        ("Announce", _) => on_announce(state, &actor, &object, activity, trusted).await,
+        (other, _) => {
+            tracing::debug!(kind = other, "activity ignored");
+            Ok(())
+        }
+    }
+}
+
+async fn on_follow(state: &AppState, follower: &Account, activity: &Value, object: &Value) -> Result<()> {
+    let Some(target) = resolve::local_actor(state, id_of(object).unwrap_or_default()).await? else {
+        return Ok(());
+    };
+    let id = str_of(activity, "id");
+    let follow = db::federation::follow(&state.db, &follower.id, &target.id, !target.locked, id).await?;
+    if follow.accepted {
+        outbox::answer_follow(state, &target, follower, activity.clone(), true).await?;
+    }
+    Ok(())
+}
+
+async fn on_answer(state: &AppState, actor: &Account, object: &Value, accepted: bool) -> Result<()> {
+    let Some(uri) = id_of(object) else {
+        return Ok(());
+    };
+    let Some(follow) = db::federation::follow_by_uri(&state.db, uri).await? else {
+        return Ok(());
+    };
+    // Only the account that was asked can answer.
+    if follow.target_id != actor.id {
+        return Ok(());
+    }
+    if accepted {
+        db::federation::accept_follow(&state.db, &follow.id).await?;
+    } else {
+        db::federation::unfollow(&state.db, &follow.account_id, &follow.target_id).await?;
+    }
+    Ok(())
+}
+
+async fn on_undo(state: &AppState, actor: &Account, inner: &Value) -> Result<()> {
+    let target = inner.get("object").and_then(id_of).unwrap_or_default();
+    match type_of(inner) {
+        "Follow" => {
+            if let Some(local) = resolve::local_actor(state, target).await? {
+                db::federation::unfollow(&state.db, &actor.id, &local.id).await?;
+            }
+        }
+        "Like" => {
+            if let Some(status) = known_status(state, target).await? {
+                db::federation::unfavourite(&state.db, &actor.id, &status.id).await?;
+            }
+        }
+        "Announce" => {
+            if let Some(status) = known_status(state, target).await?
+                && let Some(boost) = db::statuses::reblog_by(&state.db, &actor.id, &status.id).await?
+            {
+                db::statuses::delete_remote(&state.db, &boost.id).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn known_status(state: &AppState, uri: &str) -> Result<Option<Status>> {
+    match resolve::local_status_id(state, uri) {
+        Some(id) => db::statuses::get(&state.db, id).await,
+        None => db::statuses::get_by_uri(&state.db, uri).await,
+    }
+}
+
+/// Whether a post concerns this instance: someone here follows its author, it replies to a
+/// post we have, or it is addressed to someone here.
+async fn relevant(state: &AppState, author: &Account, object: &Value) -> Result<bool> {
+    if db::federation::has_local_follower(&state.db, &author.id).await? {
+        return Ok(true);
+    }
+    if let Some(parent) = object.get("inReplyTo").and_then(id_of)
+        && known_status(state, parent).await?.is_some()
+    {
+        return Ok(true);
+    }
+    let base = state.config.public_url();
+    let addressed = ["to", "cc"].iter().any(|key| {
+        parse::many(object.get(*key).unwrap_or(&Value::Null))
+            .into_iter()
+            .filter_map(id_of)
+            .any(|a| a.starts_with(base))
+    });
+    Ok(addressed)
+}
+
+async fn on_post(
+    state: &AppState,
+    actor: &Account,
+    object: &Value,
+    trusted: bool,
+    update: bool,
+) -> Result<()> {
+    let Some(remote) = actor.remote.as_ref() else {
+        return Ok(());
+    };
+    let uri = id_of(object).unwrap_or_default();
+    if uri.is_empty() {
+        return Ok(());
+    }
+    // Embedded objects are believed only from their own server's signed actor; anything else
+    // is fetched from its origin.
+    let embedded = object.is_object() && trusted && parse::same_host(uri, &remote.uri);
+    let parsed = if embedded {
+        parse::post(object, &remote.uri)
+    } else {
+        resolve::ensure_allowed(state, uri).await?;
+        let signer = resolve::instance_signer(state).await?;
+        let (from, fetched) = state.http.get_json(uri, Some(&signer)).await?;
+        parse::post(&fetched, from.as_str())
+    };
+    let parsed = match parsed {
+        Ok(p) => p,
+        // A type we do not show (a poll, an event, an actor Update): nothing to do.
+        Err(e) if e.kind == Kind::Unprocessable => {
+            if update && parse::ACTOR_TYPES.contains(&type_of(object)) && uri == remote.uri {
+                resolve::refresh_actor(state, uri).await?;
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if parsed.author != remote.uri && trusted {
+        return Ok(());
+    }
+    let known = db::statuses::get_by_uri(&state.db, &parsed.uri).await?;
+    if update && known.is_none() {
+        return Ok(());
+    }
+    let author = resolve::actor(state, &parsed.author).await?;
+    if known.is_none() && !relevant(state, &author, object).await? {
+        return Ok(());
+    }
+    resolve::store_post(state, parsed).await?;
+    Ok(())
+}
+
+async fn on_delete(state: &AppState, actor: &Account, object: &Value) -> Result<()> {
+    let Some(uri) = id_of(object) else {
+        return Ok(());
+    };
+    if actor.remote.as_ref().is_some_and(|r| r.uri == uri) {
+        // The actor itself is gone: so is everything of theirs.
+        return db::accounts::delete_remote(&state.db, &actor.id).await;
+    }
+    if let Some(status) = db::statuses::get_by_uri(&state.db, uri).await?
+        && status.account_id == actor.id
+    {
+        db::statuses::delete_remote(&state.db, &status.id).await?;
+    }
+    Ok(())
+}
+
+async fn on_like(state: &AppState, actor: &Account, object: &Value, activity: &Value) -> Result<()> {
+    let Some(uri) = id_of(object) else {
+        return Ok(());
+    };
+    if let Some(id) = resolve::local_status_id(state, uri)
+        && let Some(status) = db::statuses::get(&state.db, id).await?
+    {
+        db::federation::favourite(&state.db, &actor.id, &status.id, str_of(activity, "id")).await?;
+    }
+    Ok(())
+}
+
+async fn on_announce(
+    state: &AppState,
+    actor: &Account,
+    object: &Value,
+    activity: &Value,
+    trusted: bool,
+) -> Result<()> {
+    let Some(uri) = id_of(object) else {
+        return Ok(());
+    };
+    if !trusted {
+        return Ok(());
+    }
+    let status = match known_status(state, uri).await? {
+        Some(status) => status,
+        // A boost of something new is worth fetching only for someone here who follows the booster.
+        None if db::federation::has_local_follower(&state.db, &actor.id).await? => {
+            resolve::post(state, uri).await?
+        }
+        None => return Ok(()),
+    };
+    if db::statuses::reblog_by(&state.db, &actor.id, &status.id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let now = db::now_ms();
+    let boost = Status {
+        id: uuid::Uuid::now_v7().to_string(),
+        account_id: actor.id.clone(),
+        text: String::new(),
+        visibility: status.visibility,
+        sensitive: false,
+        spoiler_text: String::new(),
+        in_reply_to_id: None,
+        published_at: Some(now),
+        created_at: now,
+        uri: Some(str_of(activity, "id").unwrap_or(uri).to_owned()),
+        url: None,
+        reblog_of_id: Some(status.id.clone()),
+        title: None,
+    };
+    db::statuses::upsert_remote(&state.db, &boost, &[]).await?;
+    Ok(())
+}

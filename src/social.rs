@@ -1,0 +1,277 @@
+//! Following, likes, boosts and search: what an account does about other accounts and their
+//! posts, local or remote. Remote effects go out through the federation outbox.
+
+use crate::{
+    app::AppState,
+    db,
+    domain::{
+        account::Account,
+        status::{Status, Visibility},
+    },
+    error::{Error, Result},
+    federation::{outbox, parse, resolve},
+    statuses::{self, Hydrated},
+};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Relationship {
+    pub id: String,
+    pub following: bool,
+    pub requested: bool,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub muting: bool,
+    pub domain_blocking: bool,
+}
+
+pub async fn relationship(state: &AppState, me: &Account, other_id: &str) -> Result<Relationship> {
+    let mine = db::federation::get_follow(&state.db, &me.id, other_id).await?;
+    let theirs = db::federation::get_follow(&state.db, other_id, &me.id).await?;
+    let domain_blocking = match db::accounts::by_id(&state.db, other_id)
+        .await?
+        .and_then(|a| a.domain)
+    {
+        Some(domain) => resolve::blocked(state, &domain).await?,
+        None => false,
+    };
+    Ok(Relationship {
+        id: other_id.to_owned(),
+        following: mine.as_ref().is_some_and(|f| f.accepted),
+        requested: mine.as_ref().is_some_and(|f| !f.accepted),
+        followed_by: theirs.is_some_and(|f| f.accepted),
+        blocking: false,
+        muting: false,
+        domain_blocking,
+    })
+}
+
+async fn account(state: &AppState, id: &str) -> Result<Account> {
+    db::accounts::by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("account"))
+}
+
+/// Follows an account: at once for local ones, as a request answered by the server for remote
+/// ones (`requested` until their Accept arrives).
+pub async fn follow(state: &AppState, me: &Account, target_id: &str) -> Result<Relationship> {
+    let target = account(state, target_id).await?;
+    if target.id == me.id {
+        return Err(Error::unprocessable("you cannot follow yourself"));
+    }
+    match &target.domain {
+        Some(domain) => {
+            if resolve::blocked(state, domain).await? {
+                return Err(Error::new(
+                    crate::error::Kind::Forbidden,
+                    "domain_blocked",
+                    format!("{domain} is blocked by this instance"),
+                ));
+            }
+            let existing = db::federation::get_follow(&state.db, &me.id, &target.id).await?;
+            if existing.is_none() {
+                outbox::follow(state, me, &target).await?;
+            }
+        }
+        None => {
+            db::federation::follow(&state.db, &me.id, &target.id, !target.locked, None).await?;
+        }
+    }
+    relationship(state, me, &target.id).await
+}
+
+pub async fn unfollow(state: &AppState, me: &Account, target_id: &str) -> Result<Relationship> {
+    let target = account(state, target_id).await?;
+    outbox::unfollow(state, me, &target).await?;
+    relationship(state, me, &target.id).await
+}
+
+async fn visible(state: &AppState, me: &Account, status_id: &str) -> Result<Status> {
+    let (status, _, _) = statuses::fetch(state, status_id, Some(me)).await?;
+    Ok(status)
+}
+
+async fn shown(state: &AppState, me: &Account, status_id: &str) -> Result<Hydrated> {
+    let status = db::statuses::get(&state.db, status_id)
+        .await?
+        .ok_or_else(|| Error::not_found("status"))?;
+    statuses::hydrate(state, vec![status], Some(me))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("status"))
+}
+
+pub async fn favourite(state: &AppState, me: &Account, status_id: &str, undo: bool) -> Result<Hydrated> {
+    let status = visible(state, me, status_id).await?;
+    let changed = if undo {
+        db::federation::unfavourite(&state.db, &me.id, &status.id).await?
+    } else {
+        db::federation::favourite(&state.db, &me.id, &status.id, None).await?
+    };
+    if changed {
+        outbox::like(state, me, &status, undo).await?;
+    }
+    shown(state, me, &status.id).await
+}
+
+/// Boosts (or un-boosts) a public or unlisted status: a status of our own pointing at it.
+pub async fn reblog(state: &AppState, me: &Account, status_id: &str, undo: bool) -> Result<Hydrated> {
+    let status = visible(state, me, status_id).await?;
+    let status = match &status.reblog_of_id {
+        Some(inner) => visible(state, me, inner).await?,
+        None => status,
+    };
+    let existing = db::statuses::reblog_by(&state.db, &me.id, &status.id).await?;
+    if undo {
+        if let Some(boost) = existing {
+            db::statuses::delete_remote(&state.db, &boost.id).await?;
+            outbox::announce(state, me, &status, &boost.id, true).await?;
+        }
+        return shown(state, me, &status.id).await;
+    }
+    if !matches!(status.visibility, Visibility::Public | Visibility::Unlisted) {
+        return Err(Error::unprocessable(
+            "only public and unlisted posts can be boosted",
+        ));
+    }
+    let boost = match existing {
+        Some(boost) => boost,
+        None => {
+            let now = db::now_ms();
+            let boost = Status {
+                id: uuid::Uuid::now_v7().to_string(),
+                account_id: me.id.clone(),
+                text: String::new(),
+                visibility: Visibility::Public,
+                sensitive: false,
+                spoiler_text: String::new(),
+                in_reply_to_id: None,
+                published_at: Some(now),
+                created_at: now,
+                uri: None,
+                url: None,
+                reblog_of_id: Some(status.id.clone()),
+                title: None,
+            };
+            db::statuses::insert(&state.db, &boost, &[], None).await?;
+            outbox::announce(state, me, &status, &boost.id, false).await?;
+            boost
+        }
+    };
+    shown(state, me, &boost.id).await
+}
+
+/// What a search found.
+#[derive(Default)]
+pub struct Found {
+    pub accounts: Vec<Account>,
+    pub statuses: Vec<Hydrated>,
+}
+
+/// `@name@host` or `name@host` (WebFinger), or the URL of an actor or post. Remote lookups
+/// happen only with `resolve` and a signed-in searcher, as on Mastodon.
+pub async fn search(state: &AppState, q: &str, resolve_remote: bool, me: Option<&Account>) -> Result<Found> {
+    let q = q.trim();
+    let mut found = Found::default();
+    let may_fetch = resolve_remote && me.is_some();
+    if q.starts_with("https://") || q.starts_with("http://") {
+        if let Some(known) = db::accounts::by_uri(&state.db, q).await? {
+            found.accounts.push(known);
+            return Ok(found);
+        }
+        if let Some(id) = resolve::local_status_id(state, q).map(str::to_owned) {
+            let status = db::statuses::get(&state.db, &id).await?;
+            found.statuses = statuses::hydrate(state, status.into_iter().collect(), me).await?;
+            return Ok(found);
+        }
+        if !may_fetch {
+            let status = db::statuses::get_by_uri(&state.db, q).await?;
+            found.statuses = statuses::hydrate(state, status.into_iter().collect(), me).await?;
+            return Ok(found);
+        }
+        // A post first (the common case: a link someone shared), else an actor.
+        match resolve::post(state, q).await {
+            Ok(status) => {
+                let visible = statuses::can_see(&status, me);
+                found.statuses =
+                    statuses::hydrate(state, [status].into_iter().filter(|_| visible).collect(), me).await?;
+            }
+            Err(_) => {
+                if let Ok(account) = resolve::actor(state, q).await {
+                    found.accounts.push(account);
+                }
+            }
+        }
+        return Ok(found);
+    }
+    let address = q.trim_start_matches('@');
+    if let Some((name, host)) = address.split_once('@') {
+        let host = host.to_ascii_lowercase();
+        if host == resolve::own_host(state) {
+            if let Some(local) = db::accounts::by_username(&state.db, &name.to_ascii_lowercase()).await? {
+                found.accounts.push(local);
+            }
+            return Ok(found);
+        }
+        if let Some(known) = db::accounts::remote_by_acct(&state.db, name, &host).await? {
+            found.accounts.push(known);
+        } else if may_fetch {
+            match resolve::webfinger(state, address).await {
+                Ok(account) => found.accounts.push(account),
+                Err(e) if e.kind == crate::error::Kind::Forbidden => return Err(e),
+                Err(e) => tracing::info!(error = %e, address, "search could not resolve"),
+            }
+        }
+        return Ok(found);
+    }
+    if let Ok(name) = crate::domain::account::Username::parse(address)
+        && let Some(local) = db::accounts::by_username(&state.db, &name.key()).await?
+    {
+        found.accounts.push(local);
+    }
+    Ok(found)
+}
+
+/// The replies under a status (and the chain above it), visible to `me`.
+pub async fn context(
+    state: &AppState,
+    status_id: &str,
+    me: Option<&Account>,
+) -> Result<(Vec<Hydrated>, Vec<Hydrated>)> {
+    let (status, _, _) = statuses::fetch(state, status_id, me).await?;
+    let mut ancestors = Vec::new();
+    let mut cursor = status.in_reply_to_id.clone();
+    while let Some(id) = cursor.take() {
+        if ancestors.len() >= 40 {
+            break;
+        }
+        match db::statuses::get(&state.db, &id).await? {
+            Some(parent) if statuses::can_see(&parent, me) => {
+                cursor = parent.in_reply_to_id.clone();
+                ancestors.push(parent);
+            }
+            _ => break,
+        }
+    }
+    ancestors.reverse();
+    let replies: Vec<Status> = db::statuses::replies(&state.db, &status.id)
+        .await?
+        .into_iter()
+        .filter(|s| statuses::can_see(s, me))
+        .collect();
+    Ok((
+        statuses::hydrate(state, ancestors, me).await?,
+        statuses::hydrate(state, replies, me).await?,
+    ))
+}
+
+/// Normalises an admin's domain input (a bare host, or a URL).
+pub fn domain_of(input: &str) -> Result<String> {
+    let input = input.trim();
+    let host = if input.contains("://") {
+        parse::host(input)
+    } else {
+        parse::host(&format!("https://{input}"))
+    };
+    host.filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::unprocessable(format!("{input:?} is not a domain")))
+}

@@ -1,0 +1,525 @@
+//! Federation between real instances on loopback (one on SQLite with local files, one on
+//! PostgreSQL with S3): search and follow, posts with media arriving, likes, boosts and replies
+//! going back, deletes and undos propagating, forged and replayed requests refused, blocked
+//! domains getting nothing, and a server that was down catching up.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Backend, Instance};
+use serde_json::{Value, json};
+
+/// Instances that may talk to each other over plain HTTP on loopback.
+async fn instance(backend: Backend) -> Instance {
+    instance_with(backend, |_| {}).await
+}
+
+async fn instance_with(backend: Backend, tweak: impl FnOnce(&mut kaleido::config::Config)) -> Instance {
+    common::start_with(backend, |c| {
+        c.federation.allow_private_addresses = true;
+        c.federation.allow_http = true;
+        c.workers.retry_base_ms = 100;
+        tweak(c);
+    })
+    .await
+}
+
+fn host(app: &Instance) -> String {
+    app.url.trim_start_matches("http://").to_owned()
+}
+
+async fn api(
+    app: &Instance,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .http
+        .request(method, format!("{}{path}", app.url))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn get(app: &Instance, token: &str, path: &str) -> (u16, Value) {
+    api(app, token, reqwest::Method::GET, path, None).await
+}
+
+async fn post(app: &Instance, token: &str, path: &str, body: Value) -> (u16, Value) {
+    api(app, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+/// Finds `name@host` from `app` (WebFinger and actor fetch) and returns its local account id.
+async fn resolve(app: &Instance, token: &str, address: &str) -> String {
+    let (status, found) = get(app, token, &format!("/api/v2/search?q=%40{address}&resolve=true")).await;
+    assert_eq!(status, 200, "{found}");
+    let accounts = found["accounts"].as_array().expect("accounts");
+    assert_eq!(accounts.len(), 1, "search for {address}: {found}");
+    assert_eq!(accounts[0]["acct"], address);
+    accounts[0]["id"].as_str().expect("id").to_owned()
+}
+
+/// `follower` (on `from`) follows `address` and waits for the Accept.
+async fn follow(from: &Instance, token: &str, address: &str) -> String {
+    let id = resolve(from, token, address).await;
+    let (status, relationship) = post(from, token, &format!("/api/v1/accounts/{id}/follow"), json!({})).await;
+    assert_eq!(status, 200, "{relationship}");
+    assert!(relationship["following"] == true || relationship["requested"] == true);
+    common::eventually(20, "the follow to be accepted", || async {
+        let (_, r) = get(from, token, &format!("/api/v1/accounts/relationships?id[]={id}")).await;
+        (r[0]["following"] == true).then_some(())
+    })
+    .await;
+    id
+}
+
+async fn photo_post(app: &Instance, token: &str, text: &str, alt: &str) -> Value {
+    let response = app
+        .upload(token, common::jpeg(640, 480), "photo.jpg", "image/jpeg")
+        .await;
+    let media: Value = response.json().await.expect("json");
+    let media_id = media["id"].as_str().expect("media id").to_owned();
+    app.wait_processed(token, &media_id).await;
+    let (status, _) = api(
+        app,
+        token,
+        reqwest::Method::PUT,
+        &format!("/api/v1/media/{media_id}"),
+        Some(json!({ "description": alt })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, created) = post(
+        app,
+        token,
+        "/api/v1/statuses",
+        json!({ "status": text, "media_ids": [media_id] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    created
+}
+
+/// The status with this text in `token`'s home timeline, once it is there.
+async fn arrives(app: &Instance, token: &str, text: &str) -> Value {
+    common::eventually(20, &format!("{text:?} to arrive"), || async {
+        let (_, home) = get(app, token, "/api/v1/timelines/home").await;
+        home.as_array()?
+            .iter()
+            .find(|s| s["content"].as_str().is_some_and(|c| c.contains(text)))
+            .cloned()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_post_like_boost_reply_and_delete_across_instances() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::PostgresS3).await;
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+
+    let alice_on_b = follow(&b, &bob, &format!("alice@{}", host(&a))).await;
+    // A knows bob as a follower, in its collection and its counts.
+    let followers: Value = a
+        .http
+        .get(format!("{}/users/alice/followers", a.url))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("followers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(followers["orderedItems"], json!([format!("{}/users/bob", b.url)]));
+    let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+    assert_eq!(me["followers_count"], 1);
+
+    // A photo post arrives with its media, shown from A, alt text and blurhash included.
+    let original = photo_post(&a, &alice, "Sunset over the harbour", "orange sky above boats").await;
+    let original_id = original["id"].as_str().expect("id").to_owned();
+    let seen = arrives(&b, &bob, "Sunset over the harbour").await;
+    assert_eq!(seen["account"]["acct"], format!("alice@{}", host(&a)));
+    assert_eq!(seen["account"]["id"], alice_on_b);
+    assert_eq!(seen["uri"], original["uri"]);
+    let attachment = &seen["media_attachments"][0];
+    assert_eq!(attachment["type"], "image");
+    assert_eq!(attachment["description"], "orange sky above boats");
+    assert!(
+        attachment["blurhash"].as_str().is_some_and(|h| h.len() > 5),
+        "{attachment}"
+    );
+    let image_url = attachment["url"].as_str().expect("url");
+    assert!(image_url.starts_with(&a.url), "{image_url}");
+    let image = b.http.get(image_url).send().await.expect("image");
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
+    // It is in B's federated timeline, not its local one.
+    let (_, remote) = get(&b, &bob, "/api/v1/timelines/public?remote=true").await;
+    assert!(
+        remote
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|s| s["uri"] == original["uri"])
+    );
+    let (_, local) = get(&b, &bob, "/api/v1/timelines/public?local=true").await;
+    assert!(local.as_array().expect("list").is_empty(), "{local}");
+
+    // Like, boost and reply from B reach A.
+    let seen_id = seen["id"].as_str().expect("id").to_owned();
+    let (status, liked) = post(
+        &b,
+        &bob,
+        &format!("/api/v1/statuses/{seen_id}/favourite"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{liked}");
+    assert_eq!(liked["favourited"], true);
+    let (status, boosted) = post(&b, &bob, &format!("/api/v1/statuses/{seen_id}/reblog"), json!({})).await;
+    assert_eq!(status, 200, "{boosted}");
+    assert_eq!(boosted["reblog"]["id"], seen_id);
+    let (status, reply) = post(
+        &b,
+        &bob,
+        "/api/v1/statuses",
+        json!({ "status": "What a view!", "in_reply_to_id": seen_id }),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    common::eventually(20, "like, boost and reply to reach A", || async {
+        let (_, s) = get(&a, &alice, &format!("/api/v1/statuses/{original_id}")).await;
+        (s["favourites_count"] == 1 && s["reblogs_count"] == 1 && s["replies_count"] == 1).then_some(())
+    })
+    .await;
+    let (_, context) = get(&a, &alice, &format!("/api/v1/statuses/{original_id}/context")).await;
+    let replies = context["descendants"].as_array().expect("descendants");
+    assert_eq!(replies.len(), 1, "{context}");
+    assert!(
+        replies[0]["content"]
+            .as_str()
+            .expect("content")
+            .contains("What a view!")
+    );
+    assert_eq!(replies[0]["account"]["acct"], format!("bob@{}", host(&b)));
+    // The reply shows under the post on A's page.
+    let page = a
+        .http
+        .get(format!("{}/statuses/{original_id}", a.url))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("What a view!"),
+        "the reply is not on the post's page"
+    );
+
+    // Undoing them propagates.
+    post(
+        &b,
+        &bob,
+        &format!("/api/v1/statuses/{seen_id}/unfavourite"),
+        json!({}),
+    )
+    .await;
+    post(
+        &b,
+        &bob,
+        &format!("/api/v1/statuses/{seen_id}/unreblog"),
+        json!({}),
+    )
+    .await;
+    common::eventually(20, "the undos to reach A", || async {
+        let (_, s) = get(&a, &alice, &format!("/api/v1/statuses/{original_id}")).await;
+        (s["favourites_count"] == 0 && s["reblogs_count"] == 0).then_some(())
+    })
+    .await;
+
+    // Deleting the post removes it from B.
+    let (status, _) = api(
+        &a,
+        &alice,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/statuses/{original_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    common::eventually(20, "the delete to reach B", || async {
+        let (status, _) = get(&b, &bob, &format!("/api/v1/statuses/{seen_id}")).await;
+        (status == 404).then_some(())
+    })
+    .await;
+
+    // Unfollowing: A forgets bob as a follower.
+    let (status, r) = post(
+        &b,
+        &bob,
+        &format!("/api/v1/accounts/{alice_on_b}/unfollow"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(r["following"], false);
+    common::eventually(20, "the unfollow to reach A", || async {
+        let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+        (me["followers_count"] == 0).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_post_federates_as_a_peertube_video() {
+    let a = instance(Backend::PostgresS3).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    follow(&b, &bob, &format!("alice@{}", host(&a))).await;
+
+    let response = a
+        .upload(&alice, common::clip(3, 640, 360), "clip.mp4", "video/mp4")
+        .await;
+    let media: Value = response.json().await.expect("json");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    let (status, created) = post(
+        &a,
+        &alice,
+        "/api/v1/statuses",
+        json!({ "status": "Harbour timelapse\nShot from the pier.", "media_ids": [media_id] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+
+    let seen = arrives(&b, &bob, "Harbour timelapse").await;
+    let video = &seen["media_attachments"][0];
+    assert_eq!(video["type"], "video");
+    let hls = video["kaleido"]["hls"].as_str().expect("hls");
+    assert!(hls.starts_with(&a.url) && hls.ends_with(".m3u8"), "{hls}");
+    let playlist = b
+        .http
+        .get(hls)
+        .send()
+        .await
+        .expect("playlist")
+        .text()
+        .await
+        .expect("text");
+    assert!(playlist.starts_with("#EXTM3U"), "{playlist}");
+    let mp4 = b
+        .http
+        .get(video["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("mp4");
+    assert_eq!(mp4.status(), 200);
+
+    // The object itself, as PeerTube reads it.
+    let object: Value = a
+        .http
+        .get(created["uri"].as_str().expect("uri"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("object")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(object["type"], "Video");
+    assert_eq!(object["name"], "Harbour timelapse");
+    assert!(
+        object["duration"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("PT") && d.ends_with('S'))
+    );
+    assert_eq!(object["uuid"], media_id);
+    let links = object["url"].as_array().expect("url links");
+    let master = links
+        .iter()
+        .find(|l| l["mediaType"] == "application/x-mpegURL")
+        .expect("HLS link");
+    let tags = master["tag"].as_array().expect("tags");
+    let hashes = tags.iter().find(|t| t["name"] == "sha256").expect("sha256 link");
+    let hash_list: Value = b
+        .http
+        .get(hashes["href"].as_str().expect("href"))
+        .send()
+        .await
+        .expect("hashes")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        hash_list.as_object().is_some_and(|o| !o.is_empty()),
+        "{hash_list}"
+    );
+    let renditions: Vec<i64> = tags
+        .iter()
+        .filter(|t| t["mediaType"] == "video/mp4")
+        .map(|t| t["height"].as_i64().expect("height"))
+        .collect();
+    // The test ladder is 480/240 and never upscales: a 360p source gets the 240p rung.
+    assert_eq!(renditions, vec![240]);
+    assert!(links.iter().any(|l| l["mediaType"] == "video/mp4"));
+    assert!(
+        object["icon"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(".jpg"))
+    );
+    let attributed: Vec<&str> = object["attributedTo"]
+        .as_array()
+        .expect("attributedTo")
+        .iter()
+        .map(|a| a["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(attributed, vec!["Person", "Group"]);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Signs a POST of `body` to `inbox` as `key_id` with `private_pem`, dated `date`.
+fn signed_headers(
+    inbox: &str,
+    body: &[u8],
+    key_id: &str,
+    private_pem: &str,
+    date: std::time::SystemTime,
+) -> HashMap<String, String> {
+    let url = url::Url::parse(inbox).expect("inbox url");
+    let mut headers = HashMap::from([
+        (
+            "host".to_owned(),
+            format!("{}:{}", url.host_str().expect("host"), url.port().expect("port")),
+        ),
+        ("date".to_owned(), httpdate::fmt_http_date(date)),
+        ("digest".to_owned(), kaleido::federation::signatures::digest(body)),
+    ]);
+    let signature = kaleido::federation::signatures::sign(
+        "POST",
+        url.path(),
+        &headers,
+        kaleido::federation::signatures::SIGNED_HEADERS,
+        key_id,
+        private_pem,
+    )
+    .expect("sign");
+    headers.insert("signature".into(), signature);
+    headers
+}
+
+async fn deliver(app: &Instance, inbox: &str, body: &[u8], headers: &HashMap<String, String>) -> u16 {
+    let mut request = app
+        .http
+        .post(inbox)
+        .header("content-type", "application/activity+json")
+        .body(body.to_vec());
+    for (name, value) in headers {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    request.send().await.expect("post").status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_replayed_requests_are_refused() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    b.user("carol").await;
+    let bob_account = kaleido::db::accounts::by_username(b.db(), "bob")
+        .await
+        .expect("db")
+        .expect("bob");
+    let bob_key = kaleido::db::accounts::private_key(b.db(), &bob_account.id)
+        .await
+        .expect("db")
+        .expect("key");
+    let bob_uri = format!("{}/users/bob", b.url);
+    let key_id = format!("{bob_uri}#main-key");
+    let inbox = format!("{}/users/alice/inbox", a.url);
+    let follow = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob_uri}#follows/1"),
+        "type": "Follow",
+        "actor": bob_uri,
+        "object": format!("{}/users/alice", a.url),
+    });
+    let body = follow.to_string().into_bytes();
+    let now = std::time::SystemTime::now();
+    let followers = || async {
+        let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+        me["followers_count"].as_i64().expect("count")
+    };
+
+    // Unsigned.
+    assert_eq!(deliver(&a, &inbox, &body, &HashMap::new()).await, 401);
+    // Signed, then the body changed.
+    let headers = signed_headers(&inbox, &body, &key_id, &bob_key, now);
+    let forged = follow.to_string().replace("follows/1", "follows/2").into_bytes();
+    assert_eq!(deliver(&a, &inbox, &forged, &headers).await, 401);
+    // Bob's key, but the activity claims to be carol's.
+    let as_carol = follow
+        .to_string()
+        .replace("/users/bob\"", "/users/carol\"")
+        .into_bytes();
+    let headers_carol = signed_headers(&inbox, &as_carol, &key_id, &bob_key, now);
+    assert_eq!(deliver(&a, &inbox, &as_carol, &headers_carol).await, 401);
+    // Bob's key id, someone else's key.
+    let (other_private, _) = kaleido::accounts::generate_key_pair().expect("keys");
+    let impostor = signed_headers(&inbox, &body, &key_id, &other_private, now);
+    assert_eq!(deliver(&a, &inbox, &body, &impostor).await, 401);
+    // Signed two hours ago: outside the window, even though the signature is good.
+    let old = signed_headers(
+        &inbox,
+        &body,
+        &key_id,
+        &bob_key,
+        now - std::time::Duration::from_secs(7200),
+    );
+    assert_eq!(deliver(&a, &inbox, &body, &old).await, 401);
+    assert_eq!(followers().await, 0, "a refused request changed something");
+
+    // The genuine request is accepted and applied, once.
+    assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
+    common::eventually(20, "the follow to be applied", || async {
+        (followers().await == 1).then_some(())
+    })
+    .await;
+    // Replayed verbatim: accepted (it is genuine) but changes nothing.
+    assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
+    // Bob unfollows; a replay of the old Follow must not bring the follow back.
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob_uri}#follows/1/undo"),
+        "type": "Undo",
+        "actor": bob_uri,
+        "object": follow,
+    });
+    let undo_body = undo.to_string().into_bytes();
+    let undo_headers = signed_headers(&inbox, &undo_body, &key_id, &bob_key, now);
+    assert_eq!(deliver(&a, &inbox, &undo_body, &undo_headers).await, 202);
+    common::eventually(20, "the undo to be applied", || async {
+        (followers().await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(followers().await, 0, "a replayed Follow was applied again");
+    a.stop().await;
+    b.stop().await;
+}
