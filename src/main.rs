@@ -36,6 +36,25 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Instances this one refuses to talk to (besides federation.blocked_domains).
+    Domain {
+        #[command(subcommand)]
+        command: DomainCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DomainCommand {
+    /// Block a domain (and its subdomains): no deliveries in or out, nothing fetched.
+    Block {
+        domain: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lift a block.
+    Unblock { domain: String },
+    /// List the blocks with their reasons.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +140,33 @@ async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
                 account.username,
                 account.id
             );
+        }
+        Command::Domain { command } => {
+            let db = Db::connect(&config.database).await?;
+            db.migrate().await?;
+            match command {
+                DomainCommand::Block { domain, reason } => {
+                    let domain = kaleido::social::domain_of(&domain)?;
+                    kaleido::db::federation::block_domain(&db, &domain, &reason).await?;
+                    println!("blocked {domain}");
+                }
+                DomainCommand::Unblock { domain } => {
+                    let domain = kaleido::social::domain_of(&domain)?;
+                    if kaleido::db::federation::unblock_domain(&db, &domain).await? {
+                        println!("unblocked {domain}");
+                    } else {
+                        println!("{domain} was not blocked");
+                    }
+                }
+                DomainCommand::List => {
+                    for domain in &config.federation.blocked_domains {
+                        println!("{domain}\t(configuration)");
+                    }
+                    for (domain, reason, _) in kaleido::db::federation::domain_blocks(&db).await? {
+                        println!("{domain}\t{reason}");
+                    }
+                }
+            }
         }
     }
     Ok(())

@@ -173,6 +173,21 @@ pub async fn search(state: &AppState, q: &str, resolve_remote: bool, me: Option<
     let q = q.trim();
     let mut found = Found::default();
     let may_fetch = resolve_remote && me.is_some();
+    // Nothing from a blocked domain is shown or fetched, known or not.
+    let named_host = if q.contains("://") {
+        parse::host(q)
+    } else {
+        q.trim_start_matches('@').split_once('@').map(|(_, h)| h.to_ascii_lowercase())
+    };
+    if let Some(host) = named_host
+        && resolve::blocked(state, &host).await?
+    {
+        return Err(Error::new(
+            crate::error::Kind::Forbidden,
+            "domain_blocked",
+            format!("{host} is blocked by this instance"),
+        ));
+    }
     if q.starts_with("https://") || q.starts_with("http://") {
         if let Some(known) = db::accounts::by_uri(&state.db, q).await? {
             found.accounts.push(known);

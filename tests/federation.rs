@@ -523,3 +523,179 @@ async fn forged_and_replayed_requests_are_refused() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_domain_gets_nothing_and_is_heard_from_no_more() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let c = instance(Backend::PostgresS3).await;
+    kaleido::accounts::create(a.db(), "admin", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let admin = a.login("admin", "correct horse battery").await;
+    let alice = a.user("alice").await;
+    let dave = a.user("dave").await;
+    let bob = b.user("bob").await;
+    let carol = c.user("carol").await;
+    follow(&b, &bob, &format!("alice@{}", host(&a))).await;
+    follow(&c, &carol, &format!("alice@{}", host(&a))).await;
+
+    let before: Vec<String> = kaleido::db::jobs::list_by_kind(a.db(), "federation.deliver")
+        .await
+        .expect("jobs")
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+
+    // Only admins block; the block is listed with its reason.
+    let (status, _) = post(
+        &a,
+        &alice,
+        "/api/v1/admin/domain_blocks",
+        json!({ "domain": host(&c) }),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, block) = post(
+        &a,
+        &admin,
+        "/api/v1/admin/domain_blocks",
+        json!({ "domain": c.url, "private_comment": "spam wave" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{block}");
+    assert_eq!(block["domain"], host(&c));
+    let (_, blocks) = get(&a, &admin, "/api/v1/admin/domain_blocks").await;
+    assert_eq!(blocks[0]["private_comment"], "spam wave");
+
+    // Nothing is delivered there any more; the other follower still gets the post.
+    let (status, _) = post(
+        &a,
+        &alice,
+        "/api/v1/statuses",
+        json!({ "status": "After the block" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    arrives(&b, &bob, "After the block").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, home) = get(&c, &carol, "/api/v1/timelines/home").await;
+    assert!(home.as_array().expect("home").is_empty(), "{home}");
+    let deliveries = kaleido::db::jobs::list_by_kind(a.db(), "federation.deliver")
+        .await
+        .expect("jobs");
+    assert!(
+        deliveries
+            .iter()
+            .filter(|j| !before.contains(&j.id))
+            .all(|j| !j.payload.contains(&host(&c))),
+        "a delivery to the blocked domain was queued"
+    );
+
+    // Its deliveries are refused: carol's follow of dave never lands.
+    let dave_on_c = resolve(&c, &carol, &format!("dave@{}", host(&a))).await;
+    let (status, _) = post(
+        &c,
+        &carol,
+        &format!("/api/v1/accounts/{dave_on_c}/follow"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    common::eventually(20, "C's delivery to be refused for good", || async {
+        let jobs = kaleido::db::jobs::list_by_kind(c.db(), "federation.deliver")
+            .await
+            .expect("jobs");
+        jobs.iter()
+            .any(|j| j.state == "failed" && j.last_error.as_deref().is_some_and(|e| e.contains("403")))
+            .then_some(())
+    })
+    .await;
+    let (_, me) = get(&a, &dave, "/api/v1/accounts/verify_credentials").await;
+    assert_eq!(me["followers_count"], 0);
+    // And nothing is fetched from it.
+    let (status, refused) = get(
+        &a,
+        &alice,
+        &format!("/api/v2/search?q=%40carol%40{}&resolve=true", host(&c)),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"], "domain_blocked");
+
+    let (status, _) = api(
+        &a,
+        &admin,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/admin/domain_blocks/{}", host(&c)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, blocks) = get(&a, &admin, "/api/v1/admin/domain_blocks").await;
+    assert_eq!(blocks, json!([]));
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_was_down_gets_everything_once_back() {
+    let a = instance_with(Backend::SqliteLocal, |c| {
+        c.federation.dead_host_after_seconds = 1;
+        c.federation.dead_host_retry_seconds = 1;
+    })
+    .await;
+    let b = instance(Backend::PostgresS3).await;
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    follow(&b, &bob, &format!("alice@{}", host(&a))).await;
+
+    // B goes down (its database and store survive).
+    let b_host = host(&b);
+    let mut config = (*b.running.state.config).clone();
+    config.server.bind = b_host.clone();
+    let Instance { running, dir, .. } = b;
+    running.stop().await;
+
+    for text in ["While you were away, one", "While you were away, two"] {
+        let (status, _) = post(&a, &alice, "/api/v1/statuses", json!({ "status": text })).await;
+        assert_eq!(status, 200);
+    }
+    // A notices: the deliveries fail, and after a second of nothing but failures B is dead.
+    common::eventually(20, "A to mark B dead", || async {
+        kaleido::db::federation::peer_dead(a.db(), &b_host)
+            .await
+            .expect("db")
+            .then_some(())
+    })
+    .await;
+
+    // B comes back at the same address: both posts arrive, none lost.
+    let running = kaleido::app::start(config).await.expect("B restarts");
+    let b = Instance {
+        url: running.url(),
+        running,
+        http: reqwest::Client::new(),
+        dir,
+    };
+    assert_eq!(host(&b), b_host);
+    arrives(&b, &bob, "While you were away, one").await;
+    arrives(&b, &bob, "While you were away, two").await;
+    common::eventually(20, "A to see B alive again", || async {
+        (!kaleido::db::federation::peer_dead(a.db(), &b_host)
+            .await
+            .expect("db"))
+        .then_some(())
+    })
+    .await;
+    let deliveries = kaleido::db::jobs::list_by_kind(a.db(), "federation.deliver")
+        .await
+        .expect("jobs");
+    assert!(
+        deliveries.iter().all(|j| j.state != "failed"),
+        "a delivery was given up"
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -78,6 +78,8 @@ CREATE TABLE peers (
     domain TEXT PRIMARY KEY,
     failing_since BIGINT,
     last_success_at BIGINT,
+    -- While dead, one delivery at a time is let through as a probe, at most this often.
+    last_probe_at BIGINT,
     dead INTEGER NOT NULL DEFAULT 0
 );
 

@@ -338,6 +338,21 @@ pub async fn peer_dead(db: &Db, domain: &str) -> Result<bool> {
     Ok(dead == Some(1))
 }
 
+/// For a dead server: whether the caller may try it now (no probe within `interval_ms`). At
+/// most one caller wins per interval, so a dead server is not hammered.
+pub async fn claim_probe(db: &Db, domain: &str, interval_ms: i64) -> Result<bool> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE peers SET last_probe_at = $1 WHERE domain = $2 AND (last_probe_at IS NULL OR last_probe_at <= $3)",
+    )
+    .bind(now)
+    .bind(domain)
+    .bind(now - interval_ms)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn dead_peers(db: &Db) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT domain FROM peers WHERE dead = 1")
         .fetch_all(&db.pool)

@@ -405,11 +405,20 @@ impl JobHandler for Deliver {
         if resolve::blocked(state, &payload.domain).await? {
             return Err(JobError::permanent(format!("{} is blocked", payload.domain)));
         }
-        if db::federation::peer_dead(&state.db, &payload.domain).await? && job.attempt > 1 {
-            // Parked: tried again when the server shows signs of life, or at the next probe.
+        let retry = Duration::from_secs(federation.dead_host_retry_seconds.max(1));
+        if db::federation::peer_dead(&state.db, &payload.domain).await?
+            && !db::federation::claim_probe(
+                &state.db,
+                &payload.domain,
+                i64::try_from(retry.as_millis()).unwrap_or(i64::MAX),
+            )
+            .await?
+        {
+            // Parked without spending an attempt: one delivery per interval probes the server,
+            // and when it (or anything from that server) succeeds, the parked ones go at once.
             return Err(JobError::defer(
                 format!("{} is marked dead", payload.domain),
-                Duration::from_secs(federation.dead_host_retry_seconds.max(1)),
+                retry,
             ));
         }
         let Some((sender, activity)) = db::federation::outgoing(&state.db, &payload.activity_id).await?
