@@ -177,7 +177,9 @@ pub async fn search(state: &AppState, q: &str, resolve_remote: bool, me: Option<
     let named_host = if q.contains("://") {
         parse::host(q)
     } else {
-        q.trim_start_matches('@').split_once('@').map(|(_, h)| h.to_ascii_lowercase())
+        q.trim_start_matches('@')
+            .split_once('@')
+            .map(|(_, h)| h.to_ascii_lowercase())
     };
     if let Some(host) = named_host
         && resolve::blocked(state, &host).await?

@@ -340,6 +340,56 @@ async fn a_video_post_federates_as_a_peertube_video() {
         .expect("json");
     assert_eq!(object["type"], "Video");
     assert_eq!(object["name"], "Harbour timelapse");
+    // Every property PeerTube's Video validator insists on is there, of the JSON type a real
+    // PeerTube Video (the captured tilvids.com object) gives it.
+    let peertube: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/activitypub/peertube-video.json"
+        ))
+        .expect("fixture"),
+    )
+    .expect("json");
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    for key in [
+        "id",
+        "type",
+        "name",
+        "duration",
+        "uuid",
+        "url",
+        "published",
+        "updated",
+        "attributedTo",
+        "to",
+        "cc",
+        "sensitive",
+        "commentsEnabled",
+        "downloadEnabled",
+        "waitTranscoding",
+        "state",
+        "content",
+        "mediaType",
+        "icon",
+        "tag",
+        "views",
+        "isLiveBroadcast",
+    ] {
+        assert_eq!(
+            kind(&object[key]),
+            kind(&peertube[key]),
+            "{key}: {} vs {}",
+            object[key],
+            peertube[key]
+        );
+    }
     assert!(
         object["duration"]
             .as_str()

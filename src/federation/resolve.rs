@@ -190,7 +190,7 @@ pub async fn webfinger(state: &AppState, address: &str) -> Result<Account> {
     Err(last)
 }
 
-fn self_link(jrd: &Value) -> Option<String> {
+pub fn self_link(jrd: &Value) -> Option<String> {
     jrd.get("links")?.as_array()?.iter().find_map(|l| {
         let rel = parse::str_of(l, "rel")?;
         let kind = parse::str_of(l, "type").unwrap_or("");
