@@ -749,3 +749,39 @@ async fn an_instance_that_was_down_gets_everything_once_back() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_follows_from_their_own_instance_in_chromium() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+
+    let report = common::node(
+        "remote-follow.mjs",
+        vec![
+            format!("{}/@alice", a.url).into(),
+            format!("bob@{}", host(&b)).into(),
+            "correct horse battery".into(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        report["remoteProfile"],
+        format!("{}/@alice@{}", b.url, host(&a)),
+        "{report}"
+    );
+    assert!(
+        report["handle"]
+            .as_str()
+            .is_some_and(|h| h.starts_with(&format!("@alice@{}", host(&a)))),
+        "{report}"
+    );
+    assert_eq!(report["before"], "none");
+    assert_eq!(report["state"], "following", "{report}");
+    assert_eq!(report["problems"], json!([]), "{report}");
+    let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+    assert_eq!(me["followers_count"], 1);
+    a.stop().await;
+    b.stop().await;
+}

@@ -151,8 +151,49 @@ pub async fn webfinger(state: &AppState, address: &str) -> Result<Account> {
             .await?
             .ok_or_else(|| Error::not_found("account"));
     }
-    if blocked(state, &host).await? {
-        return Err(blocked_error(&host));
+    let jrd = webfinger_document(state, name, &host).await?;
+    let href = self_link(&jrd).ok_or_else(|| {
+        Error::new(
+            Kind::BadGateway,
+            "remote_error",
+            "the WebFinger answer names no actor",
+        )
+    })?;
+    if parse::host(&href).as_deref() != Some(host.as_str()) {
+        // The actor may live on another host than the address (a split domain); it is then
+        // that host's word, fetched and checked like any actor.
+        ensure_allowed(state, &href).await?;
+    }
+    actor(state, &href).await
+}
+
+/// Where a user of another server follows from: the "subscribe" template its WebFinger names.
+pub async fn subscribe_template(state: &AppState, address: &str) -> Result<String> {
+    let address = address.trim().trim_start_matches('@');
+    let (name, host) = address
+        .split_once('@')
+        .filter(|(n, h)| !n.is_empty() && !h.is_empty() && !h.contains(['/', '@', '?', '#']))
+        .ok_or_else(|| Error::unprocessable(format!("{address:?} is not a name@host address")))?;
+    let jrd = webfinger_document(state, name, &host.to_ascii_lowercase()).await?;
+    let template = jrd
+        .get("links")
+        .and_then(Value::as_array)
+        .and_then(|links| {
+            links.iter().find_map(|l| {
+                (parse::str_of(l, "rel") == Some("http://ostatus.org/schema/1.0/subscribe"))
+                    .then(|| parse::str_of(l, "template"))
+                    .flatten()
+            })
+        })
+        .filter(|t| t.contains("{uri}") && (t.starts_with("https://") || t.starts_with("http://")))
+        .ok_or_else(|| Error::unprocessable(format!("{host} does not say how to follow from there")))?;
+    Ok(template.to_owned())
+}
+
+/// The JRD for `name@host` from that host, https first (http too when allowed).
+async fn webfinger_document(state: &AppState, name: &str, host: &str) -> Result<Value> {
+    if blocked(state, host).await? {
+        return Err(blocked_error(host));
     }
     let resource = format!("acct:{name}@{host}");
     let query = serde_urlencoded::to_string([("resource", resource.as_str())])
@@ -169,21 +210,7 @@ pub async fn webfinger(state: &AppState, address: &str) -> Result<Account> {
             .get(&url, "application/jrd+json, application/json", None)
             .await
         {
-            Ok((_, jrd)) => {
-                let href = self_link(&jrd).ok_or_else(|| {
-                    Error::new(
-                        Kind::BadGateway,
-                        "remote_error",
-                        "the WebFinger answer names no actor",
-                    )
-                })?;
-                if parse::host(&href).as_deref() != Some(host.as_str()) {
-                    // The actor may live on another host than the address (a split domain);
-                    // it is then that host's word, fetched and checked like any actor.
-                    ensure_allowed(state, &href).await?;
-                }
-                return actor(state, &href).await;
-            }
+            Ok((_, jrd)) => return Ok(jrd),
             Err(e) => last = e,
         }
     }

@@ -120,6 +120,7 @@ pub async fn webfinger(
         "links": [
             { "rel": "self", "type": "application/activity+json", "href": actor },
             { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile },
+            { "rel": "http://ostatus.org/schema/1.0/subscribe", "template": format!("{base}/authorize_interaction?uri={{uri}}") },
         ],
     });
     Ok(HttpResponse::Ok()

@@ -78,6 +78,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/channels/{name}/inbox", web::post().to(federation::inbox))
                 .route("/actor/inbox", web::post().to(federation::inbox))
                 .route("/@{name}", web::get().to(pages::profile))
+                .route("/@{name}/follow", web::post().to(pages::follow))
+                .route("/@{name}/remote_follow", web::post().to(pages::remote_follow))
+                .route(
+                    "/authorize_interaction",
+                    web::get().to(pages::authorize_interaction),
+                )
                 .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))
                 .route("/healthz", web::get().to(health::healthz))

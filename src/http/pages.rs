@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../web/templates/login.html")),
     ("upload.html", include_str!("../../web/templates/upload.html")),
     ("error.html", include_str!("../../web/templates/error.html")),
+    ("continue.html", include_str!("../../web/templates/continue.html")),
     ("player.html", include_str!("../../web/templates/player.html")),
     ("embed.html", include_str!("../../web/templates/embed.html")),
 ];
@@ -214,8 +215,12 @@ pub async fn profile(
         // Remote servers resolve profile links too: same account, its actor document.
         return super::federation::person(state, req, name).await;
     }
-    let key = name.trim_start_matches('@').to_ascii_lowercase();
-    let Some(account) = db::accounts::by_username(&state.db, &key).await? else {
+    // `/@name` is ours; `/@name@host` an account of another server that this one knows.
+    let found = crate::social::search(&state, &name, false, viewer.account.as_ref())
+        .await
+        .ok()
+        .and_then(|f| f.accounts.into_iter().next());
+    let Some(account) = found else {
         return not_found_page(&state, &viewer);
     };
     let items = statuses::timeline(
@@ -229,22 +234,147 @@ pub async fn profile(
     .await?;
     let posts: Vec<_> = items.iter().map(|i| views::post(&state, i)).collect();
     let count = db::statuses::count_for_account(&state.db, &account.id).await?;
-    let older = older_link(&posts, &format!("/@{}", account.username));
+    let older = older_link(&posts, &format!("/@{}", account.acct()));
+    let relationship = match &viewer.account {
+        Some(me) if me.id != account.id => Some(crate::social::relationship(&state, me, &account.id).await?),
+        _ => None,
+    };
+    let (followers, following) = db::federation::counts(&state.db, &account.id).await?;
     page(
         &state,
         &viewer,
         "profile.html",
         context! {
             profile => context! {
-                username => account.username.clone(),
+                acct => account.acct(),
+                local => account.is_local(),
                 name => if account.display_name.is_empty() { account.username.clone() } else { account.display_name.clone() },
-                handle => format!("@{}@{}", account.username, views::host(&state)),
+                handle => match &account.domain {
+                    Some(domain) => format!("@{}@{domain}", account.username),
+                    None => format!("@{}@{}", account.username, views::host(&state)),
+                },
+                origin => account.remote.as_ref().map(|r| r.profile_url.clone().unwrap_or_else(|| r.uri.clone())),
+                note => account.note.clone(),
                 posts => count,
+                followers => followers,
+                following => following,
             },
+            relationship => relationship,
             posts => posts,
             older => older,
         },
     )
+}
+
+#[derive(serde::Deserialize)]
+pub struct FollowForm {
+    csrf: String,
+    #[serde(default)]
+    unfollow: bool,
+}
+
+/// The follow button of a profile page (a plain form: no JavaScript needed).
+pub async fn follow(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    name: web::Path<String>,
+    form: web::Form<FollowForm>,
+) -> Result<HttpResponse> {
+    let Some(me) = viewer.account.as_ref() else {
+        return Ok(see_other(&format!("/login?next=/@{name}")));
+    };
+    if !viewer
+        .csrf_token
+        .as_deref()
+        .is_some_and(|t| crate::accounts::same_secret(t, &form.csrf))
+    {
+        return Err(crate::error::Error::new(
+            crate::error::Kind::Forbidden,
+            "invalid_csrf_token",
+            "the form has expired; reload the page",
+        ));
+    }
+    let target = crate::social::search(&state, &name, false, Some(me))
+        .await?
+        .accounts
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::error::Error::not_found("account"))?;
+    if form.unfollow {
+        crate::social::unfollow(&state, me, &target.id).await?;
+    } else {
+        crate::social::follow(&state, me, &target.id).await?;
+    }
+    Ok(see_other(&format!("/@{}", target.acct())))
+}
+
+#[derive(serde::Deserialize)]
+pub struct RemoteFollowForm {
+    address: String,
+}
+
+/// A visitor from another server follows from there: their server's WebFinger names its
+/// "subscribe" page, to which they are sent with this account's address.
+pub async fn remote_follow(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    name: web::Path<String>,
+    form: web::Form<RemoteFollowForm>,
+) -> Result<HttpResponse> {
+    let account = crate::social::search(&state, &name, false, None)
+        .await?
+        .accounts
+        .into_iter()
+        .find(|a| a.is_local())
+        .ok_or_else(|| crate::error::Error::not_found("account"))?;
+    let ours = format!("{}@{}", account.username, views::host(&state));
+    let template = crate::federation::resolve::subscribe_template(&state, &form.address).await?;
+    let target = template.replace("{uri}", &super::oembed::encode_component(&ours));
+    // A page that moves on, not a redirect: the form may only post to this site
+    // (form-action 'self'), and the visitor should see where they are being sent.
+    let server = crate::federation::parse::host(&target).unwrap_or_default();
+    page(
+        &state,
+        &viewer,
+        "continue.html",
+        context! { target => target, server => server, who => format!("@{ours}") },
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct InteractionQuery {
+    uri: String,
+}
+
+/// Where other servers send their users to follow someone from here (the WebFinger
+/// "subscribe" template): find the account, then show its profile with the follow button.
+pub async fn authorize_interaction(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<InteractionQuery>,
+) -> Result<HttpResponse> {
+    let here = format!(
+        "/authorize_interaction?uri={}",
+        super::oembed::encode_component(&query.uri)
+    );
+    if viewer.account.is_none() {
+        return Ok(see_other(&format!(
+            "/login?next={}",
+            super::oembed::encode_component(&here)
+        )));
+    }
+    let q = query.uri.trim_start_matches("acct:");
+    let found = crate::social::search(&state, q, true, viewer.account.as_ref()).await?;
+    match found.accounts.first() {
+        Some(account) => Ok(see_other(&format!("/@{}", account.acct()))),
+        None => not_found_page(&state, &viewer),
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.to_owned()))
+        .finish()
 }
 
 pub async fn status_page(
