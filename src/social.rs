@@ -3,7 +3,7 @@
 
 use crate::{
     app::AppState,
-    db,
+    db::{self, moderation::Shun},
     domain::{
         account::Account,
         status::{Status, Visibility},
@@ -39,8 +39,8 @@ pub async fn relationship(state: &AppState, me: &Account, other_id: &str) -> Res
         following: mine.as_ref().is_some_and(|f| f.accepted),
         requested: mine.as_ref().is_some_and(|f| !f.accepted),
         followed_by: theirs.is_some_and(|f| f.accepted),
-        blocking: false,
-        muting: false,
+        blocking: db::moderation::shuns(&state.db, &me.id, other_id, Shun::Block).await?,
+        muting: db::moderation::shuns(&state.db, &me.id, other_id, Shun::Mute).await?,
         domain_blocking,
     })
 }
@@ -291,4 +291,115 @@ pub fn domain_of(input: &str) -> Result<String> {
     };
     host.filter(|h| !h.is_empty())
         .ok_or_else(|| Error::unprocessable(format!("{input:?} is not a domain")))
+}
+
+/// Blocks or mutes an account (or lifts it). A block ends follows both ways and tells the
+/// account's server; a mute only hides them from the one who muted.
+pub async fn shun(
+    state: &AppState,
+    me: &Account,
+    target_id: &str,
+    kind: Shun,
+    undo: bool,
+) -> Result<Relationship> {
+    let target = account(state, target_id).await?;
+    if target.id == me.id {
+        return Err(Error::unprocessable("you cannot block or mute yourself"));
+    }
+    let changed = if undo {
+        db::moderation::unshun(&state.db, &me.id, &target.id, kind).await?
+    } else {
+        db::moderation::shun(&state.db, &me.id, &target.id, kind).await?
+    };
+    if changed && kind == Shun::Block {
+        outbox::block(state, me, &target, undo).await?;
+    }
+    relationship(state, me, &target.id).await
+}
+
+/// The accounts waiting for `me` to answer their follow request.
+pub async fn follow_requests(state: &AppState, me: &Account) -> Result<Vec<Account>> {
+    let mut out = Vec::new();
+    for (_, follower_id) in db::moderation::follow_requests(&state.db, &me.id).await? {
+        if let Some(a) = db::accounts::by_id(&state.db, &follower_id).await? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// Answers a follow request: accepted, or refused (and forgotten). A remote follower's server
+/// is told either way.
+pub async fn answer_request(
+    state: &AppState,
+    me: &Account,
+    follower_id: &str,
+    accept: bool,
+) -> Result<Relationship> {
+    let follow = db::federation::get_follow(&state.db, follower_id, &me.id)
+        .await?
+        .filter(|f| !f.accepted)
+        .ok_or_else(|| Error::not_found("follow request"))?;
+    let follower = account(state, follower_id).await?;
+    if accept {
+        db::federation::accept_follow(&state.db, &follow.id).await?;
+    } else {
+        db::federation::unfollow(&state.db, follower_id, &me.id).await?;
+    }
+    if let Some(remote) = follower.remote.as_ref() {
+        let me_uri = crate::federation::actors::person_id(state.config.public_url(), &me.username);
+        let original = serde_json::json!({
+            "id": follow.uri.clone().unwrap_or_else(|| format!("{}#follows/{}", remote.uri, follow.id)),
+            "type": "Follow",
+            "actor": remote.uri,
+            "object": me_uri,
+        });
+        outbox::answer_follow(state, me, &follower, original, accept).await?;
+    }
+    relationship(state, me, follower_id).await
+}
+
+pub async fn set_locked(state: &AppState, me: &Account, locked: bool) -> Result<Account> {
+    db::moderation::set_locked(&state.db, &me.id, locked).await?;
+    account(state, &me.id).await
+}
+
+/// A report about an account and some of its posts, for this instance's admins; forwarded
+/// (anonymously, from the instance) to the account's own server when asked.
+pub async fn report(
+    state: &AppState,
+    me: &Account,
+    target_id: &str,
+    status_ids: Vec<String>,
+    comment: String,
+    forward: bool,
+) -> Result<db::moderation::Report> {
+    let target = account(state, target_id).await?;
+    let mut uris = Vec::new();
+    let mut kept = Vec::new();
+    for id in status_ids.into_iter().take(20) {
+        let status = db::statuses::get(&state.db, &id)
+            .await?
+            .filter(|s| s.account_id == target.id)
+            .ok_or_else(|| Error::unprocessable(format!("status {id} is not one of theirs")))?;
+        uris.push(status.uri.clone().unwrap_or_else(|| {
+            crate::federation::objects::status_uri(state.config.public_url(), &target.username, &status.id)
+        }));
+        kept.push(status.id);
+    }
+    let comment: String = comment.chars().take(1000).collect();
+    let report = db::moderation::Report {
+        id: uuid::Uuid::now_v7().to_string(),
+        account_id: me.id.clone(),
+        target_id: target.id.clone(),
+        status_ids: kept,
+        comment: comment.clone(),
+        forwarded: forward && !target.is_local(),
+        created_at: db::now_ms(),
+    };
+    db::moderation::insert_report(&state.db, &report, None).await?;
+    if report.forwarded {
+        outbox::flag(state, &target, uris, &comment, &report.id).await?;
+    }
+    Ok(report)
 }

@@ -785,3 +785,197 @@ async fn a_visitor_follows_from_their_own_instance_in_chromium() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_accounts_blocks_mutes_and_reports_across_instances() {
+    let a = instance(Backend::PostgresS3).await;
+    let b = instance(Backend::SqliteLocal).await;
+    kaleido::accounts::create(a.db(), "admin", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let admin = a.login("admin", "correct horse battery").await;
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    let carol = b.user("carol").await;
+
+    // Alice approves her followers.
+    let (status, me) = api(
+        &a,
+        &alice,
+        reqwest::Method::PATCH,
+        "/api/v1/accounts/update_credentials",
+        Some(json!({ "locked": true })),
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["locked"], true);
+    let address = format!("alice@{}", host(&a));
+    let alice_on_b = resolve(&b, &bob, &address).await;
+    let (_, r) = post(
+        &b,
+        &bob,
+        &format!("/api/v1/accounts/{alice_on_b}/follow"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["requested"], true, "{r}");
+    let alice_on_b_for_carol = resolve(&b, &carol, &address).await;
+    post(
+        &b,
+        &carol,
+        &format!("/api/v1/accounts/{alice_on_b_for_carol}/follow"),
+        json!({}),
+    )
+    .await;
+    let requests = common::eventually(20, "two follow requests", || async {
+        let (_, list) = get(&a, &alice, "/api/v1/follow_requests").await;
+        (list.as_array()?.len() == 2).then_some(list)
+    })
+    .await;
+    let id_of = |acct: String| {
+        requests
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|r| r["acct"] == acct)
+            .and_then(|r| r["id"].as_str())
+            .expect("request")
+            .to_owned()
+    };
+    let bob_on_a = id_of(format!("bob@{}", host(&b)));
+    let carol_on_a = id_of(format!("carol@{}", host(&b)));
+    let (status, r) = post(
+        &a,
+        &alice,
+        &format!("/api/v1/follow_requests/{bob_on_a}/authorize"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["followed_by"], true);
+    post(
+        &a,
+        &alice,
+        &format!("/api/v1/follow_requests/{carol_on_a}/reject"),
+        json!({}),
+    )
+    .await;
+    common::eventually(20, "bob accepted, carol refused", || async {
+        let (_, rb) = get(
+            &b,
+            &bob,
+            &format!("/api/v1/accounts/relationships?id[]={alice_on_b}"),
+        )
+        .await;
+        let (_, rc) = get(
+            &b,
+            &carol,
+            &format!("/api/v1/accounts/relationships?id[]={alice_on_b}"),
+        )
+        .await;
+        (rb[0]["following"] == true && rc[0]["following"] == false && rc[0]["requested"] == false)
+            .then_some(())
+    })
+    .await;
+
+    // Bob reports one of alice's posts and has the report forwarded: A's admins see it.
+    let (_, posted) = post(
+        &a,
+        &alice,
+        "/api/v1/statuses",
+        json!({ "status": "A post bob dislikes" }),
+    )
+    .await;
+    let seen = arrives(&b, &bob, "A post bob dislikes").await;
+    let (status, report) = post(
+        &b,
+        &bob,
+        "/api/v1/reports",
+        json!({ "account_id": alice_on_b, "status_ids": [seen["id"]], "comment": "spam links", "forward": true }),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let (status, _) = get(&a, &alice, "/api/v1/admin/reports").await;
+    assert_eq!(status, 403);
+    let received = common::eventually(20, "the report to reach A", || async {
+        let (_, list) = get(&a, &admin, "/api/v1/admin/reports").await;
+        list.as_array()?.first().cloned()
+    })
+    .await;
+    assert_eq!(received["comment"], "spam links");
+    assert_eq!(received["status_ids"], json!([posted["id"]]));
+    assert_eq!(received["target_account"]["acct"], "alice");
+    // Anonymous to A: the report comes from B's instance actor, not from bob.
+    assert_ne!(received["account"]["acct"], format!("bob@{}", host(&b)));
+
+    // Alice blocks bob: the follow ends on both sides and his new Follow is refused.
+    let (status, r) = post(
+        &a,
+        &alice,
+        &format!("/api/v1/accounts/{bob_on_a}/block"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["blocking"], true);
+    assert_eq!(r["followed_by"], false);
+    common::eventually(20, "B to learn of the block", || async {
+        let (_, rb) = get(
+            &b,
+            &bob,
+            &format!("/api/v1/accounts/relationships?id[]={alice_on_b}"),
+        )
+        .await;
+        (rb[0]["following"] == false).then_some(())
+    })
+    .await;
+    post(
+        &b,
+        &bob,
+        &format!("/api/v1/accounts/{alice_on_b}/follow"),
+        json!({}),
+    )
+    .await;
+    common::eventually(20, "the refused follow to settle", || async {
+        let (_, rb) = get(
+            &b,
+            &bob,
+            &format!("/api/v1/accounts/relationships?id[]={alice_on_b}"),
+        )
+        .await;
+        (rb[0]["following"] == false && rb[0]["requested"] == false).then_some(())
+    })
+    .await;
+    let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+    assert_eq!(me["followers_count"], 0);
+
+    // Carol mutes alice: alice's posts leave carol's federated timeline, not anyone else's.
+    let (status, r) = post(
+        &b,
+        &carol,
+        &format!("/api/v1/accounts/{alice_on_b_for_carol}/mute"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(r["muting"], true);
+    let (_, for_carol) = get(&b, &carol, "/api/v1/timelines/public?remote=true").await;
+    assert!(
+        for_carol
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|s| s["account"]["id"] != alice_on_b),
+        "{for_carol}"
+    );
+    let (_, for_bob) = get(&b, &bob, "/api/v1/timelines/public?remote=true").await;
+    assert!(
+        for_bob
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|s| s["account"]["id"] == alice_on_b)
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -9,6 +9,7 @@ pub mod federation;
 pub mod jobs;
 pub mod maintenance;
 pub mod media;
+pub mod moderation;
 pub mod sessions;
 pub mod settings;
 pub mod statuses;
@@ -68,6 +69,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "federation",
         include_str!("../../migrations/sqlite/0005_federation.sql"),
     ),
+    (
+        6,
+        "moderation",
+        include_str!("../../migrations/sqlite/0006_moderation.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -94,6 +100,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "federation",
         include_str!("../../migrations/postgres/0005_federation.sql"),
+    ),
+    (
+        6,
+        "moderation",
+        include_str!("../../migrations/postgres/0006_moderation.sql"),
     ),
 ];
 

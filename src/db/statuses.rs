@@ -295,7 +295,12 @@ pub struct Page {
 
 pub enum Timeline<'a> {
     /// Published public statuses, boosts aside: all, only this instance's, or only other servers'.
-    Public { local: bool, remote: bool },
+    /// A signed-in viewer does not see the accounts they blocked or muted.
+    Public {
+        local: bool,
+        remote: bool,
+        viewer: Option<&'a str>,
+    },
     /// What an account sees at home: its own statuses (and, with federation, its follows').
     Home { account_id: &'a str },
     /// One account's profile, as seen by others: public and unlisted.
@@ -311,8 +316,18 @@ pub async fn timeline(db: &Db, timeline: Timeline<'_>, page: &Page) -> Result<Ve
         format!("${}", binds.len())
     };
     match timeline {
-        Timeline::Public { local, remote } => {
+        Timeline::Public {
+            local,
+            remote,
+            viewer,
+        } => {
             conditions.push("s.visibility = 'public' AND s.reblog_of_id IS NULL".into());
+            if let Some(viewer) = viewer {
+                let mark = bind(viewer, &mut binds);
+                conditions.push(format!(
+                    "s.account_id NOT IN (SELECT target_id FROM account_blocks WHERE account_id = {mark})"
+                ));
+            }
             if local {
                 conditions.push("s.uri IS NULL".into());
             }
@@ -326,7 +341,10 @@ pub async fn timeline(db: &Db, timeline: Timeline<'_>, page: &Page) -> Result<Ve
             let mark = bind(account_id, &mut binds);
             conditions.push(format!(
                 "(s.account_id = {mark} OR (s.visibility IN ('public', 'unlisted', 'private') AND s.account_id IN
-                   (SELECT target_id FROM follows WHERE account_id = {mark} AND state = 'accepted')))"
+                   (SELECT target_id FROM follows WHERE account_id = {mark} AND state = 'accepted')))
+                 AND s.account_id NOT IN (SELECT target_id FROM account_blocks WHERE account_id = {mark})
+                 AND (s.reblog_of_id IS NULL OR s.reblog_of_id NOT IN (SELECT r.id FROM statuses r
+                   WHERE r.account_id IN (SELECT target_id FROM account_blocks WHERE account_id = {mark})))"
             ));
         }
         Timeline::Account { account_id } => {

@@ -62,7 +62,7 @@ pub fn person(base: &str, account: &Account) -> Value {
             "summary": "",
             "url": format!("{base}/@{}", account.username),
             "published": rfc3339(account.created_at),
-            "manuallyApprovesFollowers": false,
+            "manuallyApprovesFollowers": account.locked,
             "discoverable": true,
             "publicKey": {
                 "id": format!("{id}#main-key"),

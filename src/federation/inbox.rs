@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    db,
+    db::{self, moderation::Shun},
     domain::{account::Account, status::Status},
     error::{Error, Kind, Result},
     jobs::{JobError, JobHandler, JobRun},
@@ -239,6 +239,8 @@ async fn apply(state: &AppState, signer: &str, activity: &Value) -> Result<()> {
         ("Delete", true) => on_delete(state, &actor, &object).await,
         ("Like", true) => on_like(state, &actor, &object, activity).await,
         ("Announce", _) => on_announce(state, &actor, &object, activity, trusted).await,
+        ("Block", true) => on_block(state, &actor, &object).await,
+        ("Flag", true) => on_flag(state, &actor, &object, activity).await,
         (other, _) => {
             tracing::debug!(kind = other, "activity ignored");
             Ok(())
@@ -250,11 +252,59 @@ async fn on_follow(state: &AppState, follower: &Account, activity: &Value, objec
     let Some(target) = resolve::local_actor(state, id_of(object).unwrap_or_default()).await? else {
         return Ok(());
     };
+    if db::moderation::shuns(&state.db, &target.id, &follower.id, Shun::Block).await? {
+        return outbox::answer_follow(state, &target, follower, activity.clone(), false).await;
+    }
     let id = str_of(activity, "id");
     let follow = db::federation::follow(&state.db, &follower.id, &target.id, !target.locked, id).await?;
     if follow.accepted {
         outbox::answer_follow(state, &target, follower, activity.clone(), true).await?;
     }
+    Ok(())
+}
+
+/// A remote account blocked one of ours: no follows either way any more.
+async fn on_block(state: &AppState, actor: &Account, object: &Value) -> Result<()> {
+    if let Some(local) = resolve::local_actor(state, id_of(object).unwrap_or_default()).await? {
+        db::federation::unfollow(&state.db, &actor.id, &local.id).await?;
+        db::federation::unfollow(&state.db, &local.id, &actor.id).await?;
+    }
+    Ok(())
+}
+
+/// A report from another server about accounts and posts of ours, for our admins.
+async fn on_flag(state: &AppState, actor: &Account, object: &Value, activity: &Value) -> Result<()> {
+    let mut target = None;
+    let mut statuses = Vec::new();
+    for item in parse::many(object).into_iter().filter_map(id_of) {
+        if let Some(account) = resolve::local_actor(state, item).await? {
+            target.get_or_insert(account);
+        } else if let Some(id) = resolve::local_status_id(state, item)
+            && let Some(status) = db::statuses::get(&state.db, id).await?
+        {
+            if target.is_none() {
+                target = db::accounts::by_id(&state.db, &status.account_id).await?;
+            }
+            statuses.push(status.id);
+        }
+    }
+    let Some(target) = target else {
+        return Ok(());
+    };
+    let report = db::moderation::Report {
+        id: uuid::Uuid::now_v7().to_string(),
+        account_id: actor.id.clone(),
+        target_id: target.id,
+        status_ids: statuses,
+        comment: str_of(activity, "content")
+            .unwrap_or("")
+            .chars()
+            .take(1000)
+            .collect(),
+        forwarded: false,
+        created_at: db::now_ms(),
+    };
+    db::moderation::insert_report(&state.db, &report, str_of(activity, "id")).await?;
     Ok(())
 }
 
@@ -284,6 +334,9 @@ async fn on_undo(state: &AppState, actor: &Account, inner: &Value) -> Result<()>
             if let Some(local) = resolve::local_actor(state, target).await? {
                 db::federation::unfollow(&state.db, &actor.id, &local.id).await?;
             }
+        }
+        "Block" => {
+            // Nothing to restore: follows ended with the block and are asked for anew.
         }
         "Like" => {
             if let Some(status) = known_status(state, target).await? {

@@ -300,6 +300,58 @@ pub async fn answer_follow(
     Ok(())
 }
 
+/// Tells a remote account it is blocked (or no longer), as Mastodon does, so its server
+/// stops showing it our posts.
+pub async fn block(state: &AppState, me: &Account, target: &Account, undoing: bool) -> Result<()> {
+    let Some(remote) = target.remote.as_ref() else {
+        return Ok(());
+    };
+    let actor = actor_id(state, me);
+    let block = objects::activity(
+        "Block",
+        format!("{actor}#blocks/{}", target.id),
+        &actor,
+        Value::String(remote.uri.clone()),
+        vec![remote.uri.clone()],
+        vec![],
+    );
+    let activity = if undoing {
+        undo(&actor, block, vec![remote.uri.clone()])
+    } else {
+        block
+    };
+    send(state, Some(me), &activity, vec![remote.inbox_url.clone()]).await?;
+    Ok(())
+}
+
+/// Forwards a report to the reported account's server, from the instance actor (so the
+/// reporter stays anonymous there, as Mastodon does).
+pub async fn flag(
+    state: &AppState,
+    target: &Account,
+    status_uris: Vec<String>,
+    comment: &str,
+    report_id: &str,
+) -> Result<()> {
+    let Some(remote) = target.remote.as_ref() else {
+        return Ok(());
+    };
+    let actor = format!("{}/actor", state.config.public_url());
+    let mut object = vec![Value::String(remote.uri.clone())];
+    object.extend(status_uris.into_iter().map(Value::String));
+    let mut activity = objects::activity(
+        "Flag",
+        format!("{actor}#reports/{report_id}"),
+        &actor,
+        Value::Array(object),
+        vec![remote.uri.clone()],
+        vec![],
+    );
+    activity["content"] = Value::String(comment.to_owned());
+    send(state, None, &activity, vec![remote.delivery_inbox().to_owned()]).await?;
+    Ok(())
+}
+
 /// The ActivityPub id and author of any status we know.
 async fn status_target(
     state: &AppState,

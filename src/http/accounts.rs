@@ -242,3 +242,122 @@ pub async fn unblock_domain(
     }
     Ok(HttpResponse::Ok().json(json!({})))
 }
+
+/// `/block`, `/unblock`, `/mute`, `/unmute` on an account.
+pub async fn shun(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    use crate::db::moderation::Shun;
+    let (kind, undo) = match req.path().rsplit('/').next().unwrap_or("") {
+        "block" => (Shun::Block, false),
+        "unblock" => (Shun::Block, true),
+        "mute" => (Shun::Mute, false),
+        "unmute" => (Shun::Mute, true),
+        _ => return Err(Error::not_found("action")),
+    };
+    Ok(HttpResponse::Ok().json(social::shun(&state, &current.0, &id, kind, undo).await?))
+}
+
+pub async fn follow_requests(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
+    let accounts = social::follow_requests(&state, &current.0).await?;
+    Ok(HttpResponse::Ok().json(
+        accounts
+            .iter()
+            .map(|a| entities::account(&state, a))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `/api/v1/follow_requests/:account_id/authorize` or `/reject`.
+pub async fn answer_request(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let accept = req.path().ends_with("/authorize");
+    Ok(HttpResponse::Ok().json(social::answer_request(&state, &current.0, &id, accept).await?))
+}
+
+#[derive(Deserialize)]
+pub struct CredentialsUpdate {
+    locked: Option<bool>,
+}
+
+/// `PATCH /api/v1/accounts/update_credentials`: for now, whether follows need approval.
+pub async fn update_credentials(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let update: CredentialsUpdate = super::body::parse(&req, &bytes)?;
+    let account = match update.locked {
+        Some(locked) => social::set_locked(&state, &current.0, locked).await?,
+        None => current.0,
+    };
+    Ok(HttpResponse::Ok().json(entities::account_with_counts(&state, &account).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ReportRequest {
+    account_id: String,
+    #[serde(default)]
+    status_ids: Vec<String>,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    forward: bool,
+}
+
+fn report_entity(state: &AppState, report: &crate::db::moderation::Report) -> serde_json::Value {
+    json!({
+        "id": report.id,
+        "comment": report.comment,
+        "forwarded": report.forwarded,
+        "status_ids": report.status_ids,
+        "created_at": entities::rfc3339(report.created_at),
+        "target_account": { "id": report.target_id },
+        "account": { "id": report.account_id },
+        "kaleido": { "host": state.config.public_url() },
+    })
+}
+
+pub async fn report(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let request: ReportRequest = super::body::parse(&req, &bytes)?;
+    let report = social::report(
+        &state,
+        &current.0,
+        &request.account_id,
+        request.status_ids,
+        request.comment,
+        request.forward,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(report_entity(&state, &report)))
+}
+
+/// Reports made here and received from other servers, newest first, with who and whom.
+pub async fn reports(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
+    admin(&current)?;
+    let mut out = Vec::new();
+    for report in crate::db::moderation::reports(&state.db).await? {
+        let mut entity = report_entity(&state, &report);
+        if let Some(a) = crate::db::accounts::by_id(&state.db, &report.account_id).await? {
+            entity["account"] = entities::account(&state, &a);
+        }
+        if let Some(a) = crate::db::accounts::by_id(&state.db, &report.target_id).await? {
+            entity["target_account"] = entities::account(&state, &a);
+        }
+        out.push(entity);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}

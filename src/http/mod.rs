@@ -98,6 +98,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     web::get().to(accounts::relationships),
                 )
                 .route("/api/v1/accounts/lookup", web::get().to(accounts::lookup))
+                .route(
+                    "/api/v1/accounts/update_credentials",
+                    web::patch().to(accounts::update_credentials),
+                )
+                .route("/api/v1/accounts/{id}/block", web::post().to(accounts::shun))
+                .route("/api/v1/accounts/{id}/unblock", web::post().to(accounts::shun))
+                .route("/api/v1/accounts/{id}/mute", web::post().to(accounts::shun))
+                .route("/api/v1/accounts/{id}/unmute", web::post().to(accounts::shun))
+                .route(
+                    "/api/v1/follow_requests",
+                    web::get().to(accounts::follow_requests),
+                )
+                .route(
+                    "/api/v1/follow_requests/{id}/authorize",
+                    web::post().to(accounts::answer_request),
+                )
+                .route(
+                    "/api/v1/follow_requests/{id}/reject",
+                    web::post().to(accounts::answer_request),
+                )
+                .route("/api/v1/reports", web::post().to(accounts::report))
+                .route("/api/v1/admin/reports", web::get().to(accounts::reports))
                 .route("/api/v1/accounts/{id}", web::get().to(accounts::show))
                 .route(
                     "/api/v1/accounts/{id}/statuses",

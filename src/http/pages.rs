@@ -188,6 +188,7 @@ pub async fn index(
         Timeline::Public {
             local: true,
             remote: false,
+            viewer: viewer.account.as_ref().map(|a| a.id.as_str()),
         },
         &page_of(&query),
         viewer.account.as_ref(),

@@ -116,6 +116,7 @@ pub async fn public_timeline(
     let timeline = Timeline::Public {
         local: query.local,
         remote: query.remote,
+        viewer: viewer.account.as_ref().map(|a| a.id.as_str()),
     };
     let items = statuses::timeline(&state, timeline, &query.page(), viewer.account.as_ref()).await?;
     Ok(page_response(&state, &req, &items))
