@@ -139,7 +139,17 @@ pub async fn delete(state: &AppState, id: &str, owner: &Account) -> Result<(Stat
             },
         )
     };
-    db::statuses::delete(&state.db, &status.id, &purge).await?;
+    let uri = crate::federation::objects::status_uri(state.config.public_url(), &owner.username, &status.id);
+    let former = if media
+        .iter()
+        .any(|m| m.kind == crate::domain::media::MediaKind::Video)
+    {
+        "Video"
+    } else {
+        "Note"
+    };
+    let tombstone = status.published_at.map(|_| (uri.as_str(), former));
+    db::statuses::delete(&state.db, &status.id, tombstone, &purge).await?;
     if status.published_at.is_some() {
         crate::federation::outbox::deleted(state, owner, &status).await?;
     }

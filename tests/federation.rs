@@ -257,6 +257,18 @@ async fn follow_post_like_boost_reply_and_delete_across_instances() {
     )
     .await;
     assert_eq!(status, 200);
+    // Its id now answers with a Tombstone.
+    let gone = a
+        .http
+        .get(original["uri"].as_str().expect("uri"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("tombstone");
+    assert_eq!(gone.status(), 410);
+    let tombstone: Value = gone.json().await.expect("json");
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert_eq!(tombstone["formerType"], "Note");
     common::eventually(20, "the delete to reach B", || async {
         let (status, _) = get(&b, &bob, &format!("/api/v1/statuses/{seen_id}")).await;
         (status == 404).then_some(())
@@ -976,6 +988,61 @@ async fn locked_accounts_blocks_mutes_and_reports_across_instances() {
             .iter()
             .any(|s| s["account"]["id"] == alice_on_b)
     );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc_9421_signatures_are_accepted_as_mastodon_sends_them() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    let bob_account = kaleido::db::accounts::by_username(b.db(), "bob")
+        .await
+        .expect("db")
+        .expect("bob");
+    let bob_key = kaleido::db::accounts::private_key(b.db(), &bob_account.id)
+        .await
+        .expect("db")
+        .expect("key");
+    let bob_uri = format!("{}/users/bob", b.url);
+    let inbox = format!("{}/users/alice/inbox", a.url);
+    let body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob_uri}#follows/9421"),
+        "type": "Follow",
+        "actor": bob_uri,
+        "object": format!("{}/users/alice", a.url),
+    })
+    .to_string()
+    .into_bytes();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let headers: HashMap<String, String> = kaleido::federation::rfc9421::sign(
+        "POST",
+        &inbox,
+        &HashMap::new(),
+        Some(&body),
+        &format!("{bob_uri}#main-key"),
+        &bob_key,
+        now,
+    )
+    .expect("sign")
+    .into_iter()
+    .collect();
+    // The same signature over another body is refused; the genuine request is applied.
+    let mut tampered = body.clone();
+    tampered.push(b' ');
+    assert_eq!(deliver(&a, &inbox, &tampered, &headers).await, 401);
+    assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
+    common::eventually(20, "the follow to be applied", || async {
+        let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+        (me["followers_count"] == 1).then_some(())
+    })
+    .await;
     a.stop().await;
     b.stop().await;
 }

@@ -21,3 +21,11 @@ CREATE TABLE reports (
     forwarded BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
+
+-- Deleted local posts answer 410 with a Tombstone at their ActivityPub id, so servers that
+-- fetch them later learn they are gone rather than that they never were.
+CREATE TABLE tombstones (
+    uri TEXT PRIMARY KEY,
+    former_type TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
+);

@@ -91,7 +91,13 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Status>> {
 
 /// Deletes a status. Its media that no other status uses is marked deleted and a purge job is
 /// queued for each, in the same transaction, so the files go even if this process dies now.
-pub async fn delete(db: &Db, id: &str, purge: &dyn Fn(&str) -> Result<jobs::NewJob>) -> Result<Vec<String>> {
+/// `tombstone` (ActivityPub id, former type) is left for a published local post.
+pub async fn delete(
+    db: &Db,
+    id: &str,
+    tombstone: Option<(&str, &str)>,
+    purge: &dyn Fn(&str) -> Result<jobs::NewJob>,
+) -> Result<Vec<String>> {
     let mut tx = db.begin().await?;
     let orphans: Vec<String> = sqlx::query_scalar(
         "SELECT media_id FROM status_media WHERE status_id = $1
@@ -108,6 +114,14 @@ pub async fn delete(db: &Db, id: &str, purge: &dyn Fn(&str) -> Result<jobs::NewJ
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    if let Some((uri, former_type)) = tombstone {
+        sqlx::query("INSERT INTO tombstones (uri, former_type, deleted_at) VALUES ($1, $2, $3)")
+            .bind(uri)
+            .bind(former_type)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+    }
     for media_id in &orphans {
         sqlx::query("UPDATE media SET deleted_at = $1 WHERE id = $2")
             .bind(now_ms())
@@ -270,6 +284,16 @@ pub async fn delete_remote(db: &Db, id: &str) -> Result<()> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A deleted local post's former type and deletion time.
+pub async fn tombstone(db: &Db, uri: &str) -> Result<Option<(String, i64)>> {
+    let row = sqlx::query("SELECT former_type, deleted_at FROM tombstones WHERE uri = $1")
+        .bind(uri)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| Ok((r.try_get("former_type")?, r.try_get("deleted_at")?)))
+        .transpose()
 }
 
 /// The published replies to a status, oldest first.

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views;
+use super::{entities, views};
 use crate::{
     app::AppState,
     db,
@@ -215,8 +215,26 @@ pub async fn status_object(
             .insert_header((header::VARY, "Accept"))
             .finish());
     }
-    let note = public_note(&state, &name, &id).await?;
-    Ok(activity_json(note))
+    match public_note(&state, &name, &id).await {
+        Ok(note) => Ok(activity_json(note)),
+        Err(e) if e.kind == crate::error::Kind::NotFound => {
+            // A post that was here and was deleted says so.
+            let uri = objects::status_uri(state.config.public_url(), &name, &id);
+            match db::statuses::tombstone(&state.db, &uri).await? {
+                Some((former_type, deleted_at)) => {
+                    let mut tombstone = objects::tombstone(&uri);
+                    tombstone["@context"] = json!("https://www.w3.org/ns/activitystreams");
+                    tombstone["formerType"] = json!(former_type);
+                    tombstone["deleted"] = json!(entities::rfc3339(deleted_at));
+                    Ok(HttpResponse::Gone()
+                        .insert_header((header::CONTENT_TYPE, ACTIVITY_JSON))
+                        .body(tombstone.to_string()))
+                }
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn status_activity(
