@@ -42,14 +42,16 @@ impl AppState {
         // Made once, here, so no request waits for RSA key generation.
         crate::federation::instance::keys(&db).await?;
         let http = crate::federation::client::Client::new(&config.federation, config.public_url())?;
-        Ok(AppState {
+        let state = AppState {
             config: Arc::new(config),
             db,
             store,
             queue,
             templates: Arc::new(Templates::new()?),
             http,
-        })
+        };
+        crate::mirror::peers::follow_configured(&state).await?;
+        Ok(state)
     }
 
     /// Every job kind this build can run.
@@ -69,6 +71,16 @@ impl AppState {
         registry.register(outbox::PUBLISH, Arc::new(outbox::Publish { state: self.clone() }));
         registry.register(outbox::DELIVER, Arc::new(outbox::Deliver::new(self.clone())));
         registry.register(inbox::PROCESS, Arc::new(inbox::Process { state: self.clone() }));
+        registry.register(
+            crate::mirror::peers::FOLLOW_PEER,
+            Arc::new(crate::mirror::peers::FollowPeer { state: self.clone() }),
+        );
+        // Copies are big downloads: they get their own cap, like transcodes.
+        registry.register_limited(
+            crate::mirror::copy::COPY,
+            Arc::new(crate::mirror::copy::Copy { state: self.clone() }),
+            2,
+        );
         registry.register(
             PURGE_MEDIA,
             Arc::new(PurgeMedia {

@@ -12,6 +12,7 @@ pub mod http;
 pub mod jobs;
 pub mod maintenance;
 pub mod media;
+pub mod mirror;
 pub mod social;
 pub mod statuses;
 pub mod storage;

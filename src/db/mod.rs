@@ -9,6 +9,7 @@ pub mod federation;
 pub mod jobs;
 pub mod maintenance;
 pub mod media;
+pub mod mirrors;
 pub mod moderation;
 pub mod sessions;
 pub mod settings;
@@ -74,6 +75,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "moderation",
         include_str!("../../migrations/sqlite/0006_moderation.sql"),
     ),
+    (
+        7,
+        "mirroring",
+        include_str!("../../migrations/sqlite/0007_mirroring.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -105,6 +111,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "moderation",
         include_str!("../../migrations/postgres/0006_moderation.sql"),
+    ),
+    (
+        7,
+        "mirroring",
+        include_str!("../../migrations/postgres/0007_mirroring.sql"),
     ),
 ];
 

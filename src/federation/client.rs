@@ -208,6 +208,61 @@ impl Client {
     }
 
     pub async fn get(&self, raw: &str, accept: &str, signer: Option<&Signer>) -> Result<(Url, Value)> {
+        let (url, response) = self.fetch(raw, accept, signer, None).await?;
+        let body = read_capped(response, MAX_DOCUMENT_BYTES).await?;
+        let value =
+            serde_json::from_slice(&body).map_err(|_| remote_error(format!("{url} did not answer JSON")))?;
+        Ok((url, value))
+    }
+
+    /// A small file (a playlist, a hash list), at most `cap` bytes.
+    pub async fn get_bytes(&self, raw: &str, cap: usize) -> Result<Vec<u8>> {
+        let (_, response) = self.fetch(raw, "*/*", None, None).await?;
+        read_capped(response, cap).await
+    }
+
+    /// Part of a file (`Range: bytes=start-end`, end inclusive), at most `cap` bytes.
+    pub async fn get_range(&self, raw: &str, start: u64, end: u64, cap: usize) -> Result<Vec<u8>> {
+        let (_, response) = self.fetch(raw, "*/*", None, Some((start, end))).await?;
+        let body = read_capped(response, cap).await?;
+        if body.len() as u64 != end.saturating_sub(start) + 1 {
+            return Err(remote_error(format!("{raw} did not answer the range asked for")));
+        }
+        Ok(body)
+    }
+
+    /// Streams a file to `path`, refusing more than `cap` bytes. Returns its size.
+    pub async fn download(&self, raw: &str, path: &std::path::Path, cap: u64) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let (_, mut response) = self.fetch(raw, "*/*", None, None).await?;
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Err(remote_error(format!("{raw} is larger than {cap} bytes")));
+        }
+        let mut file = tokio::fs::File::create(path).await?;
+        let mut size = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| remote_error(format!("reading {raw}: {}", describe(&e))))?
+        {
+            size += chunk.len() as u64;
+            if size > cap {
+                return Err(remote_error(format!("{raw} is larger than {cap} bytes")));
+            }
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        Ok(size)
+    }
+
+    /// A GET through the guard, redirects re-checked; a success or an error.
+    async fn fetch(
+        &self,
+        raw: &str,
+        accept: &str,
+        signer: Option<&Signer>,
+        range: Option<(u64, u64)>,
+    ) -> Result<(Url, reqwest::Response)> {
         let mut url = self.check_url(raw)?;
         for _ in 0..=MAX_REDIRECTS {
             let mut request = self
@@ -215,6 +270,9 @@ impl Client {
                 .get(url.clone())
                 .header("accept", accept)
                 .header("user-agent", &self.user_agent);
+            if let Some((start, end)) = range {
+                request = request.header("range", format!("bytes={start}-{end}"));
+            }
             if let Some(signer) = signer {
                 let (this, url2, signer) = (self.clone(), url.clone(), signer.clone());
                 let headers =
@@ -251,10 +309,7 @@ impl Client {
                     format!("{} answered {status} for {url}", host_of(&url)),
                 ));
             }
-            let body = read_capped(response, MAX_DOCUMENT_BYTES).await?;
-            let value = serde_json::from_slice(&body)
-                .map_err(|_| remote_error(format!("{url} did not answer JSON")))?;
-            return Ok((url, value));
+            return Ok((url, response));
         }
         Err(remote_error("too many redirects"))
     }

@@ -233,6 +233,9 @@ async fn apply(state: &AppState, signer: &str, activity: &Value) -> Result<()> {
         ("Accept", true) => on_answer(state, &actor, &object, true).await,
         ("Reject", true) => on_answer(state, &actor, &object, false).await,
         ("Undo", true) => on_undo(state, &actor, &object).await,
+        ("Create" | "Update", true) if type_of(&object) == "CacheFile" => {
+            crate::mirror::announce::on_cache_file(state, &actor, &object).await
+        }
         ("Create" | "Update", _) => {
             on_post(state, &actor, &object, trusted, type_of(activity) == "Update").await
         }
@@ -249,6 +252,9 @@ async fn apply(state: &AppState, signer: &str, activity: &Value) -> Result<()> {
 }
 
 async fn on_follow(state: &AppState, follower: &Account, activity: &Value, object: &Value) -> Result<()> {
+    if id_of(object) == Some(crate::mirror::peers::instance_actor_id(state).as_str()) {
+        return crate::mirror::peers::on_follow(state, follower, activity).await;
+    }
     let Some(target) = resolve::local_actor(state, id_of(object).unwrap_or_default()).await? else {
         return Ok(());
     };
@@ -313,6 +319,10 @@ async fn on_answer(state: &AppState, actor: &Account, object: &Value, accepted: 
         return Ok(());
     };
     let Some(follow) = db::federation::follow_by_uri(&state.db, uri).await? else {
+        // Perhaps our instance actor's follow of theirs (mirroring).
+        if accepted {
+            db::mirrors::accept_out(&state.db, uri).await?;
+        }
         return Ok(());
     };
     // Only the account that was asked can answer.
@@ -333,8 +343,13 @@ async fn on_undo(state: &AppState, actor: &Account, inner: &Value) -> Result<()>
         "Follow" => {
             if let Some(local) = resolve::local_actor(state, target).await? {
                 db::federation::unfollow(&state.db, &actor.id, &local.id).await?;
+            } else if let Some(remote) = actor.remote.as_ref()
+                && target == crate::mirror::peers::instance_actor_id(state)
+            {
+                db::mirrors::remove_follow(&state.db, &remote.uri, db::mirrors::Direction::In).await?;
             }
         }
+        "CacheFile" => crate::mirror::announce::on_undo(state, actor, inner).await?,
         "Block" => {
             // Nothing to restore: follows ended with the block and are asked for anew.
         }
@@ -366,6 +381,11 @@ async fn known_status(state: &AppState, uri: &str) -> Result<Option<Status>> {
 /// post we have, or it is addressed to someone here.
 async fn relevant(state: &AppState, author: &Account, object: &Value) -> Result<bool> {
     if db::federation::has_local_follower(&state.db, &author.id).await? {
+        return Ok(true);
+    }
+    if let Some(remote) = author.remote.as_ref()
+        && crate::mirror::peers::mirrored_host(state, &remote.uri).await?
+    {
         return Ok(true);
     }
     if let Some(parent) = object.get("inReplyTo").and_then(id_of)
@@ -430,7 +450,22 @@ async fn on_post(
     if known.is_none() && !relevant(state, &author, object).await? {
         return Ok(());
     }
-    resolve::store_post(state, parsed).await?;
+    let is_video = parsed.media.iter().any(|m| m.hls_url.is_some());
+    let stored = resolve::store_post(state, parsed).await?;
+    // A public video from an instance we mirror: copy it.
+    let author_uri = author.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_default();
+    if known.is_none()
+        && is_video
+        && stored.visibility == crate::domain::status::Visibility::Public
+        && crate::mirror::peers::mirrored_host(state, &author_uri).await?
+    {
+        let job = state.queue.prepare(
+            crate::mirror::copy::COPY,
+            &crate::mirror::copy::CopyPayload { status_id: stored.id },
+        )?;
+        db::jobs::enqueue(&state.db.pool, &job).await?;
+        state.queue.wake();
+    }
     Ok(())
 }
 

@@ -190,7 +190,11 @@ impl JobHandler for Publish {
         let Some(status) = db::statuses::get(&state.db, &payload.status_id).await? else {
             return Ok(());
         };
-        let inboxes = audience_inboxes(state, &author, &status).await?;
+        let mut inboxes = audience_inboxes(state, &author, &status).await?;
+        if status.visibility == Visibility::Public {
+            // Instances that follow ours get every public post (as PeerTube does).
+            inboxes.extend(db::mirrors::follower_inboxes(&state.db).await?);
+        }
         send(state, Some(&author), &objects::create(object), inboxes).await?;
         Ok(())
     }

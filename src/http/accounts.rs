@@ -361,3 +361,43 @@ pub async fn reports(state: web::Data<AppState>, current: CurrentAccount) -> Res
     }
     Ok(HttpResponse::Ok().json(out))
 }
+
+/// Copies this instance holds, and the copies of our videos that others announced.
+pub async fn mirrors(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
+    admin(&current)?;
+    let held: Vec<_> = crate::db::mirrors::mirrors(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "status_id": m.status_id,
+                "video": m.video_uri,
+                "origin_master": m.origin_master,
+                "state": m.state,
+                "error": m.error,
+                "size_bytes": m.size_bytes,
+                "verified_at": m.verified_at.map(entities::rfc3339),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "held": held })))
+}
+
+#[derive(Deserialize)]
+pub struct MirrorPeerRequest {
+    url: String,
+}
+
+/// Follows another instance's actor at run time, to mirror its videos.
+pub async fn mirror_peer(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    admin(&current)?;
+    let request: MirrorPeerRequest = super::body::parse(&req, &bytes)?;
+    crate::mirror::peers::follow(&state, &request.url).await?;
+    Ok(HttpResponse::Ok().json(json!({ "following": request.url.trim_end_matches('/') })))
+}

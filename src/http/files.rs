@@ -16,8 +16,9 @@ use crate::{
     storage::Key,
 };
 
-/// Only what has been made public lives under this prefix.
-const PUBLIC_PREFIX: &str = "media/";
+/// Only what has been made public lives under these prefixes: processed media, and verified
+/// copies of other servers' videos (written master-last, so a copy is whole once listed).
+const PUBLIC_PREFIXES: [&str; 2] = ["media/", "mirrors/"];
 
 pub async fn serve(
     state: web::Data<AppState>,
@@ -25,7 +26,7 @@ pub async fn serve(
     key: web::Path<String>,
 ) -> Result<HttpResponse> {
     let key = Key::parse(&key)?;
-    if !key.as_str().starts_with(PUBLIC_PREFIX) {
+    if !PUBLIC_PREFIXES.iter().any(|p| key.as_str().starts_with(p)) {
         return Err(Error::not_found("file"));
     }
     let meta = state.store.head(&key).await?;

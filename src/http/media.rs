@@ -52,6 +52,22 @@ pub async fn upload(
     Ok(HttpResponse::build(status).json(entities::media_attachment(&state, &media)))
 }
 
+/// `/media/:id/master.m3u8`: a video's master playlist listing every known copy, for
+/// players; served with CORS like the files it points at.
+pub async fn master_playlist(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    let media = db::media::get(&state.db, &id)
+        .await?
+        .filter(|m| m.kind == crate::domain::media::MediaKind::Video && m.state == MediaState::Ready)
+        .ok_or_else(|| Error::not_found("playlist"))?;
+    // Like the files it lists, it is reachable by those who know the media's id.
+    let body = crate::mirror::playlist::for_media(&state, &media).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Content-Type", "application/vnd.apple.mpegurl"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .body(body))
+}
+
 async fn read_text(field: &mut actix_multipart::Field) -> Result<String> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {
@@ -81,7 +97,14 @@ pub async fn show(
         MediaState::Queued | MediaState::Processing => StatusCode::PARTIAL_CONTENT,
         MediaState::Failed => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    Ok(HttpResponse::build(status).json(entities::media_attachment(&state, &media)))
+    let mut entity = entities::media_attachment(&state, &media);
+    if media.kind == crate::domain::media::MediaKind::Video {
+        // The copies other instances hold, checked before they were listed.
+        let copies = db::mirrors::copies(&state.db, &media.id).await?;
+        entity["kaleido"]["mirrors"] =
+            serde_json::json!(copies.into_iter().map(|(base, _)| base).collect::<Vec<_>>());
+    }
+    Ok(HttpResponse::build(status).json(entity))
 }
 
 #[derive(serde::Deserialize)]

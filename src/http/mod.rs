@@ -176,6 +176,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     web::get().to(statuses::public_timeline),
                 )
                 .route("/api/v1/timelines/home", web::get().to(statuses::home_timeline))
+                .route("/media/{id}/master.m3u8", web::get().to(media::master_playlist))
+                .route("/api/v1/admin/mirrors", web::get().to(accounts::mirrors))
+                .route(
+                    "/api/v1/admin/mirroring/follow",
+                    web::post().to(accounts::mirror_peer),
+                )
                 .route("/files/{key:.+}", web::get().to(files::serve))
                 .route("/files/{key:.+}", web::head().to(files::serve))
                 .default_service(web::to(not_found)),

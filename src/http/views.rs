@@ -98,10 +98,11 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
         blurhash: media.blurhash.clone(),
         is_video: media.kind == MediaKind::Video,
         ready,
+        // The playlist that lists every known copy, so the player can move between them.
         hls: media
             .variant("hls")
             .filter(|_| ready)
-            .map(|v| file_url(state, &v.key)),
+            .map(|_| format!("{}/media/{}/master.m3u8", state.config.public_url(), media.id)),
         poster: media
             .variant("thumb")
             .filter(|_| ready && media.kind == MediaKind::Video)

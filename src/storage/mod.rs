@@ -140,6 +140,24 @@ pub fn not_found(key: &Key) -> Error {
     Error::new(Kind::NotFound, "not_found", format!("object {key} not found"))
 }
 
+/// A small object (a playlist, a hash list) read whole; more than `cap` bytes is an error.
+pub async fn read_small(store: &Store, key: &Key, cap: usize) -> Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut object = store.get(key, None).await?;
+    let mut data = Vec::new();
+    while let Some(chunk) = object.body.next().await {
+        let chunk = chunk?;
+        if data.len() + chunk.len() > cap {
+            return Err(crate::error::Error::unprocessable(format!(
+                "{} is larger than {cap} bytes",
+                key.as_str()
+            )));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,230 @@
+//! Announcing copies: the mirror sends `Create{CacheFile}` (PeerTube's shape) to the video's
+//! origin; the origin checks a sample of the copy against its own hash list before it lists it.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::{HashList, MAX_PLAYLIST_BYTES, peers::instance_actor_id, uris};
+use crate::{
+    app::AppState,
+    config::AcceptFrom,
+    db::{self, mirrors::Direction},
+    domain::{account::Account, media::MediaKind},
+    error::{Error, Result},
+    federation::{outbox, parse, resolve},
+    http::entities::{file_url, rfc3339},
+    storage::{self, Key},
+};
+
+/// How long a copy is promised for; the mirror re-announces before it runs out.
+const LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Tells the origin of a verified copy that we hold it.
+pub async fn announce(state: &AppState, mirror_id: &str) -> Result<()> {
+    let Some(mirror) = db::mirrors::mirror(&state.db, mirror_id).await? else {
+        return Ok(());
+    };
+    let Some(master_key) = mirror.master_key.as_deref() else {
+        return Ok(());
+    };
+    let Some(status) = db::statuses::get(&state.db, &mirror.status_id).await? else {
+        return Ok(());
+    };
+    let Some(author) = db::accounts::by_id(&state.db, &status.account_id).await? else {
+        return Ok(());
+    };
+    let Some(remote) = author.remote.as_ref() else {
+        return Ok(());
+    };
+    let ours = instance_actor_id(state);
+    let id = format!("{}/mirrors/{}", state.config.public_url(), mirror.id);
+    let cache_file = json!({
+        "id": id,
+        "type": "CacheFile",
+        "object": mirror.video_uri,
+        "expires": rfc3339(db::now_ms() + LIFETIME_MS),
+        "url": {
+            "type": "Link",
+            "mediaType": "application/x-mpegURL",
+            "href": file_url(state, master_key),
+        },
+        "to": [remote.uri],
+        "cc": [],
+    });
+    let mut activity = crate::federation::objects::activity(
+        "Create",
+        format!("{id}/activity"),
+        &ours,
+        cache_file,
+        vec![remote.uri.clone()],
+        vec![],
+    );
+    activity["@context"] = cache_file_context();
+    outbox::send(state, None, &activity, vec![remote.delivery_inbox().to_owned()]).await?;
+    Ok(())
+}
+
+fn cache_file_context() -> Value {
+    json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "pt": "https://joinpeertube.org/ns#",
+            "sc": "http://schema.org/",
+            "expires": "sc:expires",
+            "CacheFile": "pt:CacheFile",
+        }
+    ])
+}
+
+fn refused(message: impl Into<String>) -> Error {
+    Error::unprocessable(message)
+}
+
+/// The origin's side: a `CacheFile` about one of our videos. Listed only when the policy
+/// allows its sender and a sample of the copy matches our own hash list.
+pub async fn on_cache_file(state: &AppState, actor: &Account, object: &Value) -> Result<()> {
+    let Some(remote) = actor.remote.as_ref() else {
+        return Ok(());
+    };
+    let allowed = match state.config.mirroring.accept_from {
+        AcceptFrom::Nobody => false,
+        AcceptFrom::Anybody => true,
+        AcceptFrom::Followings => {
+            db::mirrors::follows(&state.db, &remote.uri, Direction::In).await?
+                || db::mirrors::follows(&state.db, &remote.uri, Direction::Out).await?
+        }
+    };
+    if !allowed {
+        tracing::info!(actor = %remote.uri, "a mirror announcement refused by mirroring.accept_from");
+        return Ok(());
+    }
+    let (Some(id), Some(video), Some(href)) = (
+        parse::str_of(object, "id"),
+        object.get("object").and_then(parse::id_of),
+        object.get("url").and_then(|u| parse::str_of(u, "href")),
+    ) else {
+        tracing::info!(
+            reason = "it lacks an id, a video or a URL",
+            "a mirror announcement ignored"
+        );
+        return Ok(());
+    };
+    // The copy must live where its announcer does.
+    if !parse::same_host(id, &remote.uri) || !parse::same_host(href, &remote.uri) {
+        tracing::info!(
+            reason = "the copy is not on its announcer's host",
+            "a mirror announcement ignored"
+        );
+        return Ok(());
+    }
+    let Some(status_id) = resolve::local_status_id(state, video) else {
+        tracing::info!(
+            reason = "the video is not one of ours",
+            "a mirror announcement ignored"
+        );
+        return Ok(());
+    };
+    let media = db::statuses::media_of(&state.db, &[status_id]).await?;
+    let Some(media) = media.get(status_id).and_then(|m| {
+        m.iter()
+            .find(|m| m.kind == MediaKind::Video && m.remote.is_none())
+    }) else {
+        tracing::info!(
+            reason = "the post has no local video",
+            "a mirror announcement ignored"
+        );
+        return Ok(());
+    };
+    let hashes_key = media
+        .variant("hashes")
+        .ok_or_else(|| refused("this video has no hash list"))?;
+    let hashes: HashList = serde_json::from_slice(
+        &storage::read_small(&state.store, &Key::parse(&hashes_key.key)?, MAX_PLAYLIST_BYTES).await?,
+    )
+    .map_err(|_| Error::internal("our own hash list is unreadable"))?;
+    check_sample(state, href, &hashes).await?;
+    let base = Url::parse(href)
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(|_| refused("unreadable copy URL"))?;
+    db::mirrors::add_copy(&state.db, &media.id, &base, href, id, &remote.uri).await?;
+    tracing::info!(media = %media.id, copy = %base, "a verified copy is listed");
+    Ok(())
+}
+
+/// Fetches the first segment of the copy's first rendition and compares it with our hash.
+async fn check_sample(state: &AppState, master_href: &str, hashes: &HashList) -> Result<()> {
+    resolve::ensure_allowed(state, master_href).await?;
+    let master_url = Url::parse(master_href).map_err(|_| refused("unreadable copy URL"))?;
+    let master = String::from_utf8(state.http.get_bytes(master_href, MAX_PLAYLIST_BYTES).await?)
+        .map_err(|_| refused("the copy's playlist is not text"))?;
+    let variant = uris(&master)
+        .into_iter()
+        .next()
+        .ok_or_else(|| refused("the copy's playlist lists no rendition"))?;
+    let variant_url = master_url
+        .join(&variant)
+        .map_err(|_| refused("unreadable variant URI"))?;
+    let playlist = String::from_utf8(
+        state
+            .http
+            .get_bytes(variant_url.as_str(), MAX_PLAYLIST_BYTES)
+            .await?,
+    )
+    .map_err(|_| refused("the copy's rendition playlist is not text"))?;
+    let (file, start, end) = first_segment(&playlist)
+        .ok_or_else(|| refused("the copy's rendition lists no byte-range segment"))?;
+    let name = file.rsplit('/').next().unwrap_or(&file).to_owned();
+    let expected = hashes
+        .get(&name)
+        .and_then(|ranges| ranges.get(&format!("{start}-{end}")))
+        .ok_or_else(|| refused("the copy's segment is not one of ours"))?;
+    let file_url = variant_url
+        .join(&file)
+        .map_err(|_| refused("unreadable segment URI"))?;
+    let bytes = state
+        .http
+        .get_range(file_url.as_str(), start, end, (end - start + 1) as usize)
+        .await?;
+    if hex::encode(Sha256::digest(&bytes)) != *expected {
+        return Err(refused("the copy's segment does not match our hash"));
+    }
+    Ok(())
+}
+
+/// The first media segment of a byte-range playlist: (file, start, end inclusive).
+fn first_segment(playlist: &str) -> Option<(String, u64, u64)> {
+    let mut pending: Option<(u64, u64)> = None;
+    for line in playlist.lines().map(str::trim) {
+        if let Some(range) = line.strip_prefix("#EXT-X-BYTERANGE:") {
+            let (length, offset) = range.split_once('@')?;
+            let (length, offset): (u64, u64) = (length.parse().ok()?, offset.parse().ok()?);
+            pending = Some((offset, offset + length.checked_sub(1)?));
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let (start, end) = pending?;
+            return Some((line.to_owned(), start, end));
+        }
+    }
+    None
+}
+
+/// A mirror no longer holds its copy.
+pub async fn on_undo(state: &AppState, actor: &Account, object: &Value) -> Result<()> {
+    if let (Some(remote), Some(id)) = (actor.remote.as_ref(), parse::str_of(object, "id")) {
+        db::mirrors::remove_copy(&state.db, id, &remote.uri).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_segment_of_a_byte_range_playlist() {
+        let playlist = "#EXTM3U\n#EXT-X-MAP:URI=\"v.mp4\",BYTERANGE=\"800@0\"\n#EXTINF:1,\n#EXT-X-BYTERANGE:100@800\nv.mp4\n";
+        assert_eq!(first_segment(playlist), Some(("v.mp4".into(), 800, 899)));
+        assert_eq!(first_segment("#EXTM3U\nv.mp4\n"), None);
+    }
+}

@@ -1,0 +1,191 @@
+//! Copying a remote video: its master playlist, every rendition playlist and file, and its
+//! hash list, fetched through the guarded client; every segment checked against the hash list
+//! before anything is stored; then the copy is announced to the origin.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::{HashList, MAX_PLAYLIST_BYTES, plain_name, range_of, uris};
+use crate::{
+    app::AppState,
+    db,
+    error::{Error, Result},
+    federation::{parse, resolve},
+    jobs::{JobError, JobHandler, JobRun},
+    storage::Key,
+};
+
+pub const COPY: &str = "mirror.copy";
+
+#[derive(Serialize, Deserialize)]
+pub struct CopyPayload {
+    pub status_id: String,
+}
+
+/// The segment hash list a Video object points at (PeerTube's `sha256` Link in the HLS tag).
+pub fn hash_list_url(video: &serde_json::Value) -> Option<String> {
+    parse::many(video.get("url")?)
+        .into_iter()
+        .filter(|l| parse::str_of(l, "mediaType") == Some("application/x-mpegURL"))
+        .flat_map(|l| parse::many(l.get("tag").unwrap_or(&serde_json::Value::Null)))
+        .find(|t| parse::str_of(t, "name") == Some("sha256"))
+        .and_then(|t| parse::str_of(t, "href"))
+        .map(str::to_owned)
+}
+
+fn refused(message: impl Into<String>) -> Error {
+    Error::unprocessable(message)
+}
+
+/// The name of `target` relative to the master playlist's folder; copies keep the same layout.
+fn relative_name(master: &Url, target: &Url) -> Result<String> {
+    let folder = master.join(".").map_err(|_| refused("unreadable playlist URL"))?;
+    let name = target
+        .as_str()
+        .strip_prefix(folder.as_str())
+        .ok_or_else(|| refused(format!("{target} is outside the playlist's folder")))?;
+    // Renditions may sit in folders of their own (`240p/index.m3u8`); every part is plain.
+    let parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 3 || !parts.iter().all(|p| plain_name(p)) {
+        return Err(refused(format!("{name:?} is not a file name a copy can keep")));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks every listed range of a downloaded file against its hash.
+pub fn verify_file(path: &std::path::Path, name: &str, hashes: &HashList) -> Result<()> {
+    // The hash list names files without their folder, as PeerTube's does.
+    let name = name.rsplit('/').next().unwrap_or(name);
+    let expected = hashes
+        .get(name)
+        .ok_or_else(|| refused(format!("the hash list does not cover {name}")))?;
+    let data = std::fs::read(path)?;
+    for (range, hash) in expected {
+        let (start, end) = range_of(range).ok_or_else(|| refused(format!("bad range {range:?}")))?;
+        let slice = data
+            .get(start as usize..=end as usize)
+            .ok_or_else(|| refused(format!("{name} is shorter than its hash list says")))?;
+        if hex::encode(Sha256::digest(slice)) != *hash {
+            return Err(refused(format!(
+                "segment {range} of {name} does not match its hash"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes (or remakes) our copy of the video of `status_id`. Returns the copy's master key and
+/// its size.
+pub async fn copy(state: &AppState, status_id: &str) -> Result<Option<(String, i64)>> {
+    let Some(status) = db::statuses::get(&state.db, status_id).await? else {
+        return Ok(None);
+    };
+    let Some(video_uri) = status.uri.clone() else {
+        return Ok(None);
+    };
+    let media = db::statuses::media_of(&state.db, &[status.id.as_str()]).await?;
+    let Some(hls) = media.get(&status.id).and_then(|m| {
+        m.iter()
+            .find_map(|m| m.remote.as_ref().and_then(|r| r.hls_url.clone()))
+    }) else {
+        return Ok(None);
+    };
+    let mirror = db::mirrors::start_mirror(&state.db, &status.id, &video_uri, &hls).await?;
+    let result = copy_into(state, &mirror.id, &video_uri, &hls).await;
+    match &result {
+        Ok((key, size)) => {
+            db::mirrors::mirror_done(&state.db, &mirror.id, key, *size).await?;
+            super::announce::announce(state, &mirror.id).await?;
+        }
+        Err(e) => db::mirrors::mirror_failed(&state.db, &mirror.id, &e.message).await?,
+    }
+    result.map(Some)
+}
+
+async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str) -> Result<(String, i64)> {
+    resolve::ensure_allowed(state, hls).await?;
+    let signer = resolve::instance_signer(state).await?;
+    let (_, video) = state.http.get_json(video_uri, Some(&signer)).await?;
+    let hashes_url = hash_list_url(&video).ok_or_else(|| refused("the video lists no segment hash list"))?;
+    let hash_bytes = state.http.get_bytes(&hashes_url, MAX_PLAYLIST_BYTES).await?;
+    let hashes: HashList =
+        serde_json::from_slice(&hash_bytes).map_err(|_| refused("the segment hash list is not readable"))?;
+    let master_url = Url::parse(hls).map_err(|_| refused("unreadable playlist URL"))?;
+    let master = String::from_utf8(state.http.get_bytes(hls, MAX_PLAYLIST_BYTES).await?)
+        .map_err(|_| refused("the master playlist is not text"))?;
+    let master_name = relative_name(&master_url, &master_url)?;
+
+    tokio::fs::create_dir_all(&state.config.storage.tmp_path).await?;
+    let work = tempfile::tempdir_in(&state.config.storage.tmp_path)?;
+    let mut files: Vec<(String, std::path::PathBuf, &'static str)> = Vec::new();
+    let mut size = 0i64;
+    for variant in uris(&master) {
+        let variant_url = master_url
+            .join(&variant)
+            .map_err(|_| refused("unreadable variant URI"))?;
+        let variant_name = relative_name(&master_url, &variant_url)?;
+        let playlist = state
+            .http
+            .get_bytes(variant_url.as_str(), MAX_PLAYLIST_BYTES)
+            .await?;
+        let text = String::from_utf8(playlist.clone()).map_err(|_| refused("a playlist is not text"))?;
+        let path = work.path().join(&variant_name);
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::write(&path, &playlist).await?;
+        files.push((variant_name, path, "application/vnd.apple.mpegurl"));
+        for file in uris(&text) {
+            let file_url = variant_url
+                .join(&file)
+                .map_err(|_| refused("unreadable segment URI"))?;
+            let name = relative_name(&master_url, &file_url)?;
+            if files.iter().any(|(n, _, _)| *n == name) {
+                continue;
+            }
+            let path = work.path().join(&name);
+            if let Some(parent) = path.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            size += state
+                .http
+                .download(file_url.as_str(), &path, state.config.limits.max_upload_bytes)
+                .await? as i64;
+            // Nothing unverified is ever stored, let alone served.
+            let (check_path, check_name, list) = (path.clone(), name.clone(), hashes.clone());
+            tokio::task::spawn_blocking(move || verify_file(&check_path, &check_name, &list))
+                .await
+                .map_err(|e| Error::internal("verification task failed").with_source(e))??;
+            files.push((name, path, "video/mp4"));
+        }
+    }
+    let master_path = work.path().join(&master_name);
+    tokio::fs::write(&master_path, master.as_bytes()).await?;
+    let hashes_path = work.path().join("segments-sha256.json");
+    tokio::fs::write(&hashes_path, &hash_bytes).await?;
+    files.push(("segments-sha256.json".into(), hashes_path, "application/json"));
+    // The master goes last: a copy without its master is never listed.
+    files.push((master_name.clone(), master_path, "application/vnd.apple.mpegurl"));
+    for (name, path, mime) in &files {
+        let key = Key::parse(&format!("mirrors/{mirror_id}/{name}"))?;
+        state.store.put_path(&key, path, mime).await?;
+    }
+    Ok((format!("mirrors/{mirror_id}/{master_name}"), size))
+}
+
+pub struct Copy {
+    pub state: AppState,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Copy {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let payload: CopyPayload = job.payload()?;
+        // A corrupt or unreachable origin may be fixed later: retried with backoff.
+        copy(&self.state, &payload.status_id)
+            .await
+            .map_err(|e| JobError::retry(e.message))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! The master playlist players get: every rendition listed once per known copy, the origin
+//! first, with identical attributes, so hls.js moves to the next copy when one fails.
+
+use url::Url;
+
+use super::MAX_PLAYLIST_BYTES;
+use crate::{
+    app::AppState,
+    db,
+    domain::media::Media,
+    error::{Error, Result},
+    http::entities::file_url,
+    storage::{self, Key},
+};
+
+/// Rewrites `master` (whose variant URIs are relative to `origin`) so each variant appears
+/// for the origin and then for each copy's master URL.
+pub fn combine(master: &str, origin: &Url, copies: &[Url]) -> String {
+    let mut out = String::new();
+    let mut stream_inf: Option<&str> = None;
+    for line in master.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("#EXT-X-STREAM-INF") {
+            stream_inf = Some(trimmed);
+            continue;
+        }
+        if let Some(inf) = stream_inf.take()
+            && !trimmed.is_empty()
+            && !trimmed.starts_with('#')
+        {
+            for base in std::iter::once(origin).chain(copies) {
+                if let Ok(variant) = base.join(trimmed) {
+                    out.push_str(inf);
+                    out.push('\n');
+                    out.push_str(variant.as_str());
+                    out.push('\n');
+                }
+            }
+            continue;
+        }
+        out.push_str(trimmed);
+        out.push('\n');
+    }
+    out
+}
+
+/// The combined master playlist of a local video.
+pub async fn for_media(state: &AppState, media: &Media) -> Result<String> {
+    let hls = media.variant("hls").ok_or_else(|| Error::not_found("playlist"))?;
+    let master = String::from_utf8(
+        storage::read_small(&state.store, &Key::parse(&hls.key)?, MAX_PLAYLIST_BYTES).await?,
+    )
+    .map_err(|_| Error::internal("our own playlist is not text"))?;
+    let origin =
+        Url::parse(&file_url(state, &hls.key)).map_err(|_| Error::internal("unreadable file URL"))?;
+    let copies: Vec<Url> = db::mirrors::copies(&state.db, &media.id)
+        .await?
+        .into_iter()
+        .filter_map(|(_, master_url)| Url::parse(&master_url).ok())
+        .collect();
+    Ok(combine(&master, &origin, &copies))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_once_per_copy() {
+        let master = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=900,RESOLUTION=640x360\n360.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=400,RESOLUTION=426x240\n240.m3u8\n";
+        let origin = Url::parse("https://a.example/files/media/1/hls/master.m3u8").expect("url");
+        let copy = Url::parse("https://b.example/files/mirrors/9/master.m3u8").expect("url");
+        let combined = combine(master, &origin, &[copy]);
+        let uris: Vec<&str> = combined.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            uris,
+            vec![
+                "https://a.example/files/media/1/hls/360.m3u8",
+                "https://b.example/files/mirrors/9/360.m3u8",
+                "https://a.example/files/media/1/hls/240.m3u8",
+                "https://b.example/files/mirrors/9/240.m3u8",
+            ]
+        );
+        assert_eq!(combined.matches("BANDWIDTH=900").count(), 2);
+        assert!(combined.starts_with("#EXTM3U\n#EXT-X-VERSION:7\n"));
+    }
+}

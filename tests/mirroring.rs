@@ -1,0 +1,176 @@
+//! Mirroring between real instances on loopback: B follows A's instance actor, copies A's video,
+//! checks every segment against A's hash list, announces its copy; A checks a sample and lists
+//! it; the playlist players get names both copies.
+
+mod common;
+
+use common::{Backend, Instance};
+use serde_json::{Value, json};
+
+async fn instance_with(backend: Backend, tweak: impl FnOnce(&mut kaleido::config::Config)) -> Instance {
+    common::start_with(backend, |c| {
+        c.federation.allow_private_addresses = true;
+        c.federation.allow_http = true;
+        c.workers.retry_base_ms = 100;
+        tweak(c);
+    })
+    .await
+}
+
+async fn get(app: &Instance, token: &str, path: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .get(format!("{}{path}", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn bytes(app: &Instance, url: &str) -> Vec<u8> {
+    let response = app.http.get(url).send().await.expect("get");
+    assert_eq!(response.status(), 200, "{url}");
+    response.bytes().await.expect("body").to_vec()
+}
+
+/// A posts a short video; returns its media id once B holds a verified copy.
+async fn post_video(a: &Instance, token: &str) -> String {
+    let response = a
+        .upload(token, common::clip(3, 640, 360), "clip.mp4", "video/mp4")
+        .await;
+    let media: Value = response.json().await.expect("json");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    let created = a
+        .http
+        .post(format!("{}/api/v1/statuses", a.url))
+        .bearer_auth(token)
+        .json(&json!({ "status": "Pier at dawn", "media_ids": [media_id] }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), 200);
+    media_id
+}
+
+async fn mirror_pair(accept_from: &'static str) -> (Instance, Instance, String, String) {
+    let a = instance_with(Backend::SqliteLocal, |c| {
+        c.mirroring.accept_from = match accept_from {
+            "nobody" => kaleido::config::AcceptFrom::Nobody,
+            _ => kaleido::config::AcceptFrom::Followings,
+        };
+    })
+    .await;
+    let a_url = a.url.clone();
+    let b = instance_with(Backend::PostgresS3, |c| c.mirroring.follow = vec![a_url]).await;
+    kaleido::accounts::create(b.db(), "admin", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let b_admin = b.login("admin", "correct horse battery").await;
+    let alice = a.user("alice").await;
+    // B's instance actor follows A's, and A accepts.
+    common::eventually(20, "B to follow A's instance actor", || async {
+        let inboxes = kaleido::db::mirrors::follower_inboxes(a.db()).await.expect("db");
+        (!inboxes.is_empty()).then_some(())
+    })
+    .await;
+    (a, b, alice, b_admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
+    let (a, b, alice, b_admin) = mirror_pair("followings").await;
+    let media_id = post_video(&a, &alice).await;
+
+    // B's copy is verified, then A lists B among the video's copies.
+    let held = common::eventually(60, "B to hold a verified copy", || async {
+        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
+        list["held"]
+            .as_array()?
+            .iter()
+            .find(|m| m["state"] == "verified")
+            .cloned()
+    })
+    .await;
+    assert!(held["size_bytes"].as_i64().unwrap_or(0) > 0, "{held}");
+    common::eventually(20, "A to list B's copy", || async {
+        let (_, media) = get(&a, &alice, &format!("/api/v1/media/{media_id}")).await;
+        (media["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+    })
+    .await;
+
+    // The playlist players get: each rendition from A, then from B, same attributes.
+    let master =
+        String::from_utf8(bytes(&a, &format!("{}/media/{media_id}/master.m3u8", a.url)).await).expect("text");
+    let variants: Vec<&str> = master
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    assert_eq!(variants.len(), 2, "{master}");
+    assert!(
+        variants[0].starts_with(&a.url) && variants[1].starts_with(&b.url),
+        "{master}"
+    );
+    let infs: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-STREAM-INF"))
+        .collect();
+    assert_eq!(infs[0], infs[1]);
+    // B serves the same bytes as A, with CORS, and ranges.
+    let from_a = String::from_utf8(bytes(&a, variants[0]).await).expect("text");
+    let from_b = String::from_utf8(bytes(&b, variants[1]).await).expect("text");
+    assert_eq!(from_a, from_b);
+    let file = from_a
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .expect("segment file");
+    let base_a = variants[0].rsplit_once('/').expect("dir").0;
+    let base_b = variants[1].rsplit_once('/').expect("dir").0;
+    let file_a = bytes(&a, &format!("{base_a}/{file}")).await;
+    let file_b = bytes(&b, &format!("{base_b}/{file}")).await;
+    assert!(!file_a.is_empty());
+    assert_eq!(file_a, file_b, "B's copy differs from A's file");
+    let ranged = b
+        .http
+        .get(format!("{base_b}/{file}"))
+        .header("Range", "bytes=0-99")
+        .header("Origin", a.url.as_str())
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.headers()["access-control-allow-origin"], "*");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_that_accepts_nobody_lists_no_one() {
+    let (a, b, alice, b_admin) = mirror_pair("nobody").await;
+    let media_id = post_video(&a, &alice).await;
+    common::eventually(60, "B to hold a verified copy", || async {
+        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
+        list["held"]
+            .as_array()?
+            .iter()
+            .any(|m| m["state"] == "verified")
+            .then_some(())
+    })
+    .await;
+    // The announcement has been delivered and processed by now; A still lists no copy.
+    common::eventually(20, "B's announcement to be delivered", || async {
+        let jobs = kaleido::db::jobs::list_by_kind(b.db(), "federation.deliver")
+            .await
+            .expect("jobs");
+        jobs.iter()
+            .any(|j| j.state == "done" && j.payload.contains(&a.url.replace("http://", "")))
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, media) = get(&a, &alice, &format!("/api/v1/media/{media_id}")).await;
+    assert_eq!(media["kaleido"]["mirrors"], json!([]));
+    a.stop().await;
+    b.stop().await;
+}
