@@ -174,3 +174,75 @@ async fn an_origin_that_accepts_nobody_lists_no_one() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playback_survives_the_origin_going_away_in_chromium() {
+    let (a, b, alice, b_admin) = mirror_pair("followings").await;
+    let response = a
+        .upload(&alice, common::clip(30, 640, 360), "long.mp4", "video/mp4")
+        .await;
+    let media: Value = response.json().await.expect("json");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    let created = a
+        .http
+        .post(format!("{}/api/v1/statuses", a.url))
+        .bearer_auth(&alice)
+        .json(&json!({ "status": "Thirty seconds of harbour", "media_ids": [media_id] }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), 200);
+    let held = common::eventually(120, "B to hold a verified copy", || async {
+        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
+        list["held"]
+            .as_array()?
+            .iter()
+            .find(|m| m["state"] == "verified")
+            .cloned()
+    })
+    .await;
+    let page = format!(
+        "{}/statuses/{}",
+        b.url,
+        held["status_id"].as_str().expect("status")
+    );
+    let marks = tempfile::tempdir().expect("dir");
+    let player = tokio::spawn(common::node(
+        "failover.mjs",
+        vec![page.into(), marks.path().as_os_str().to_owned()],
+    ));
+    common::eventually(60, "playback to start", || async {
+        marks.path().join("playing").exists().then_some(())
+    })
+    .await;
+    let a_url = a.url.clone();
+    a.stop().await;
+    std::fs::write(marks.path().join("killed"), "").expect("mark");
+    let report = player.await.expect("player");
+    eprintln!("failover report: {report}");
+
+    let after = &report["afterKill"];
+    let advanced = after["to"].as_f64().unwrap_or(0.0) - after["from"].as_f64().unwrap_or(0.0);
+    assert!(advanced >= 7.9, "playback stopped with the origin: {report}");
+    assert!(
+        after["longestStallMs"].as_f64().unwrap_or(f64::MAX) < 1500.0,
+        "a visible stall: {report}"
+    );
+    let fragments: Vec<&str> = report["fragmentsAfterKill"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        fragments.iter().any(|f| f.starts_with(&b.url)),
+        "nothing came from the copy: {report}"
+    );
+    assert!(fragments.iter().all(|f| !f.starts_with(&a_url)), "{report}");
+    // A fresh visit after the origin is gone still plays, from the copy.
+    assert!(
+        report["afterReload"]["to"].as_f64().unwrap_or(0.0) >= 3.0,
+        "{report}"
+    );
+    b.stop().await;
+}

@@ -163,6 +163,18 @@ pub async fn mirror(db: &Db, id: &str) -> Result<Option<Mirror>> {
     row.as_ref().map(mirror_from_row).transpose()
 }
 
+/// Our verified copy of the video of the status that carries `media_id`, if we hold one.
+pub async fn verified_for_media(db: &Db, media_id: &str) -> Result<Option<Mirror>> {
+    let row = sqlx::query(
+        "SELECT m.* FROM mirrors m JOIN status_media sm ON sm.status_id = m.status_id
+         WHERE sm.media_id = $1 AND m.state = 'verified' AND m.master_key IS NOT NULL",
+    )
+    .bind(media_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.as_ref().map(mirror_from_row).transpose()
+}
+
 pub async fn mirrors(db: &Db) -> Result<Vec<Mirror>> {
     let rows = sqlx::query("SELECT * FROM mirrors ORDER BY created_at DESC LIMIT 500")
         .fetch_all(&db.pool)

@@ -60,7 +60,15 @@ pub async fn master_playlist(state: web::Data<AppState>, id: web::Path<String>) 
         .filter(|m| m.kind == crate::domain::media::MediaKind::Video && m.state == MediaState::Ready)
         .ok_or_else(|| Error::not_found("playlist"))?;
     // Like the files it lists, it is reachable by those who know the media's id.
-    let body = crate::mirror::playlist::for_media(&state, &media).await?;
+    let body = match crate::mirror::playlist::for_media(&state, &media).await? {
+        crate::mirror::playlist::Playlist::Combined(body) => body,
+        crate::mirror::playlist::Playlist::Origin(url) => {
+            return Ok(HttpResponse::Found()
+                .insert_header(("Location", url))
+                .insert_header(("Access-Control-Allow-Origin", "*"))
+                .finish());
+        }
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Type", "application/vnd.apple.mpegurl"))
         .insert_header(("Access-Control-Allow-Origin", "*"))

@@ -63,7 +63,11 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
             blurhash: media.blurhash.clone(),
             is_video: media.kind == MediaKind::Video,
             ready: true,
-            hls: remote.hls_url.clone(),
+            // Through this instance, which adds its own copy when it holds one.
+            hls: remote
+                .hls_url
+                .as_ref()
+                .map(|_| format!("{}/media/{}/master.m3u8", state.config.public_url(), media.id)),
             poster: remote.preview_url.clone(),
         };
     }

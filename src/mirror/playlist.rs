@@ -44,8 +44,34 @@ pub fn combine(master: &str, origin: &Url, copies: &[Url]) -> String {
     out
 }
 
-/// The combined master playlist of a local video.
-pub async fn for_media(state: &AppState, media: &Media) -> Result<String> {
+/// What a player should load for a video: a combined playlist, or (a remote video we hold no
+/// copy of) the origin's own.
+pub enum Playlist {
+    Combined(String),
+    Origin(String),
+}
+
+/// The combined master playlist of a video: a local one with the copies others announced, or a
+/// remote one with our own verified copy, built from that copy so it is served even when the
+/// origin is gone.
+pub async fn for_media(state: &AppState, media: &Media) -> Result<Playlist> {
+    if let Some(remote) = &media.remote {
+        let origin = remote
+            .hls_url
+            .clone()
+            .ok_or_else(|| Error::not_found("playlist"))?;
+        let Some(copy) = db::mirrors::verified_for_media(&state.db, &media.id).await? else {
+            return Ok(Playlist::Origin(origin));
+        };
+        let key = copy.master_key.unwrap_or_default();
+        let master = String::from_utf8(
+            storage::read_small(&state.store, &Key::parse(&key)?, MAX_PLAYLIST_BYTES).await?,
+        )
+        .map_err(|_| Error::internal("our copy's playlist is not text"))?;
+        let origin = Url::parse(&origin).map_err(|_| Error::internal("unreadable origin URL"))?;
+        let ours = Url::parse(&file_url(state, &key)).map_err(|_| Error::internal("unreadable file URL"))?;
+        return Ok(Playlist::Combined(combine(&master, &origin, &[ours])));
+    }
     let hls = media.variant("hls").ok_or_else(|| Error::not_found("playlist"))?;
     let master = String::from_utf8(
         storage::read_small(&state.store, &Key::parse(&hls.key)?, MAX_PLAYLIST_BYTES).await?,
@@ -58,7 +84,7 @@ pub async fn for_media(state: &AppState, media: &Media) -> Result<String> {
         .into_iter()
         .filter_map(|(_, master_url)| Url::parse(&master_url).ok())
         .collect();
-    Ok(combine(&master, &origin, &copies))
+    Ok(Playlist::Combined(combine(&master, &origin, &copies)))
 }
 
 #[cfg(test)]
