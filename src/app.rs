@@ -75,6 +75,10 @@ impl AppState {
             crate::mirror::peers::FOLLOW_PEER,
             Arc::new(crate::mirror::peers::FollowPeer { state: self.clone() }),
         );
+        registry.register(
+            crate::mirror::copy::VERIFY,
+            Arc::new(crate::mirror::copy::Verify { state: self.clone() }),
+        );
         // Copies are big downloads: they get their own cap, like transcodes.
         registry.register_limited(
             crate::mirror::copy::COPY,

@@ -223,6 +223,8 @@ pub struct MirroringConfig {
     pub follow: Vec<String>,
     pub accept_from: AcceptFrom,
     pub quota_bytes: u64,
+    /// How often every stored copy is read back and checked against its hash list.
+    pub reverify_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,6 +340,7 @@ impl Default for MirroringConfig {
             follow: Vec::new(),
             accept_from: AcceptFrom::Followings,
             quota_bytes: 10 * 1024 * 1024 * 1024,
+            reverify_interval_seconds: 7 * 24 * 3600,
         }
     }
 }

@@ -28,6 +28,7 @@ pub struct Report {
     pub uploads: usize,
     pub sessions: u64,
     pub jobs: u64,
+    pub copies_checked: usize,
 }
 
 pub async fn run(state: &AppState) -> crate::error::Result<Report> {
@@ -50,6 +51,12 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     }
     report.sessions = db::maintenance::expire_sessions(&state.db).await?;
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;
+    // Stored copies of other servers' videos are read back now and then: rot is found here.
+    report.copies_checked = crate::mirror::copy::schedule_checks(state).await?;
+    // Servers marked dead are asked again; one that answers gets its parked deliveries.
+    if let Err(e) = crate::federation::outbox::probe_dead_peers(state).await {
+        tracing::warn!(error = %e, "cannot probe dead servers");
+    }
     state.queue.wake();
     Ok(report)
 }

@@ -246,3 +246,81 @@ async fn playback_survives_the_origin_going_away_in_chromium() {
     );
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
+    let (a, b, alice, b_admin) = mirror_pair("followings").await;
+    post_video(&a, &alice).await;
+    let held = common::eventually(60, "B to hold a verified copy", || async {
+        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
+        list["held"]
+            .as_array()?
+            .iter()
+            .find(|m| m["state"] == "verified")
+            .cloned()
+    })
+    .await;
+    let mirror_id = held["id"].as_str().expect("id").to_owned();
+
+    // One byte flips in B's store, inside the last segment of a rendition.
+    let store = &b.running.state.store;
+    let objects = store.list(&format!("mirrors/{mirror_id}/")).await.expect("list");
+    let file = objects
+        .iter()
+        .find(|o| o.key.as_str().ends_with(".mp4"))
+        .expect("a rendition file");
+    let mut data = Vec::new();
+    let mut object = store.get(&file.key, None).await.expect("get");
+    while let Some(chunk) = futures_util::StreamExt::next(&mut object.body).await {
+        data.extend_from_slice(&chunk.expect("chunk"));
+    }
+    let good = data.clone();
+    let last = data.len() - 10;
+    data[last] ^= 0xff;
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(data))]);
+    store
+        .put(&file.key, Box::pin(body), Some(good.len() as u64), "video/mp4")
+        .await
+        .expect("put");
+
+    // Re-verification finds it, withdraws the copy and fetches it again.
+    let checked = b
+        .http
+        .post(format!("{}/api/v1/admin/mirrors/{mirror_id}/verify", b.url))
+        .bearer_auth(&b_admin)
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(checked.status(), 200);
+    let checked: Value = checked.json().await.expect("json");
+    assert_eq!(checked["sound"], false, "{checked}");
+    common::eventually(60, "the copy to be made again", || async {
+        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
+        let m = list["held"]
+            .as_array()?
+            .iter()
+            .find(|m| m["id"] == mirror_id.as_str())?
+            .clone();
+        (m["state"] == "verified").then_some(())
+    })
+    .await;
+    let mut again = Vec::new();
+    let mut object = store.get(&file.key, None).await.expect("get");
+    while let Some(chunk) = futures_util::StreamExt::next(&mut object.body).await {
+        again.extend_from_slice(&chunk.expect("chunk"));
+    }
+    assert!(again == good, "the rotten file was not replaced");
+    let (_, sound) = {
+        let r = b
+            .http
+            .post(format!("{}/api/v1/admin/mirrors/{mirror_id}/verify", b.url))
+            .bearer_auth(&b_admin)
+            .send()
+            .await
+            .expect("verify");
+        (r.status(), r.json::<Value>().await.expect("json"))
+    };
+    assert_eq!(sound["sound"], true);
+    a.stop().await;
+    b.stop().await;
+}

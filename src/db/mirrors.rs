@@ -175,6 +175,16 @@ pub async fn verified_for_media(db: &Db, media_id: &str) -> Result<Option<Mirror
     row.as_ref().map(mirror_from_row).transpose()
 }
 
+/// Verified copies not checked since `before` (epoch ms).
+pub async fn due_for_check(db: &Db, before: i64) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM mirrors WHERE state = 'verified' AND verified_at < $1 LIMIT 100")
+            .bind(before)
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
 pub async fn mirrors(db: &Db) -> Result<Vec<Mirror>> {
     let rows = sqlx::query("SELECT * FROM mirrors ORDER BY created_at DESC LIMIT 500")
         .fetch_all(&db.pool)

@@ -401,3 +401,14 @@ pub async fn mirror_peer(
     crate::mirror::peers::follow(&state, &request.url).await?;
     Ok(HttpResponse::Ok().json(json!({ "following": request.url.trim_end_matches('/') })))
 }
+
+/// Reads one stored copy back now and checks it; a rotten one is withdrawn and copied again.
+pub async fn verify_mirror(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    admin(&current)?;
+    let sound = crate::mirror::copy::reverify(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id.as_str(), "sound": sound })))
+}

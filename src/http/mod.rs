@@ -179,6 +179,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/media/{id}/master.m3u8", web::get().to(media::master_playlist))
                 .route("/api/v1/admin/mirrors", web::get().to(accounts::mirrors))
                 .route(
+                    "/api/v1/admin/mirrors/{id}/verify",
+                    web::post().to(accounts::verify_mirror),
+                )
+                .route(
                     "/api/v1/admin/mirroring/follow",
                     web::post().to(accounts::mirror_peer),
                 )

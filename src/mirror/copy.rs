@@ -174,6 +174,131 @@ async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str
     Ok((format!("mirrors/{mirror_id}/{master_name}"), size))
 }
 
+/// Reads a stored copy back and checks every segment against its hash list. A rotten copy is
+/// withdrawn from use at once and copied again. Returns whether the copy was sound.
+pub async fn reverify(state: &AppState, mirror_id: &str) -> Result<bool> {
+    let Some(mirror) = db::mirrors::mirror(&state.db, mirror_id).await? else {
+        return Ok(true);
+    };
+    if mirror.state != "verified" {
+        return Ok(true);
+    }
+    let prefix = format!("mirrors/{mirror_id}/");
+    let hashes: HashList = serde_json::from_slice(
+        &crate::storage::read_small(
+            &state.store,
+            &Key::parse(&format!("{prefix}segments-sha256.json"))?,
+            MAX_PLAYLIST_BYTES,
+        )
+        .await?,
+    )
+    .map_err(|_| refused("the stored hash list is unreadable"))?;
+    let mut problem = None;
+    'files: for object in state.store.list(&prefix).await? {
+        let name = object
+            .key
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let Some(ranges) = hashes.get(&name) else {
+            continue;
+        };
+        for (range, hash) in ranges {
+            let Some((start, end)) = range_of(range) else {
+                problem = Some(format!("bad range {range:?}"));
+                break 'files;
+            };
+            if end >= object.size {
+                problem = Some(format!("{name} is shorter than its hash list says"));
+                break 'files;
+            }
+            let mut part = state
+                .store
+                .get(&object.key, Some(crate::storage::ByteRange { start, end }))
+                .await?;
+            let mut digest = Sha256::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut part.body).await {
+                digest.update(chunk?);
+            }
+            if hex::encode(digest.finalize()) != *hash {
+                problem = Some(format!("segment {range} of {name} no longer matches its hash"));
+                break 'files;
+            }
+        }
+    }
+    match problem {
+        None => {
+            db::mirrors::mirror_done(
+                &state.db,
+                mirror_id,
+                mirror.master_key.as_deref().unwrap_or_default(),
+                mirror.size_bytes,
+            )
+            .await?;
+            Ok(true)
+        }
+        Some(problem) => {
+            tracing::warn!(mirror = mirror_id, %problem, "a stored copy is rotten; copying it again");
+            db::mirrors::mirror_failed(&state.db, mirror_id, &problem).await?;
+            let job = state.queue.prepare(
+                COPY,
+                &CopyPayload {
+                    status_id: mirror.status_id.clone(),
+                },
+            )?;
+            db::jobs::enqueue(&state.db.pool, &job).await?;
+            state.queue.wake();
+            Ok(false)
+        }
+    }
+}
+
+pub const VERIFY: &str = "mirror.verify";
+
+#[derive(Serialize, Deserialize)]
+pub struct VerifyPayload {
+    pub mirror_id: String,
+}
+
+/// Queues a check of every copy not checked within `mirroring.reverify_interval_seconds`.
+pub async fn schedule_checks(state: &AppState) -> Result<usize> {
+    let interval = i64::try_from(
+        state
+            .config
+            .mirroring
+            .reverify_interval_seconds
+            .saturating_mul(1000),
+    )
+    .unwrap_or(i64::MAX);
+    let due = db::mirrors::due_for_check(&state.db, db::now_ms() - interval).await?;
+    for mirror_id in &due {
+        let job = state.queue.prepare(
+            VERIFY,
+            &VerifyPayload {
+                mirror_id: mirror_id.clone(),
+            },
+        )?;
+        db::jobs::enqueue(&state.db.pool, &job).await?;
+    }
+    state.queue.wake();
+    Ok(due.len())
+}
+
+pub struct Verify {
+    pub state: AppState,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Verify {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let payload: VerifyPayload = job.payload()?;
+        reverify(&self.state, &payload.mirror_id).await?;
+        Ok(())
+    }
+}
+
 pub struct Copy {
     pub state: AppState,
 }
