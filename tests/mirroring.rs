@@ -55,6 +55,13 @@ async fn post_video(a: &Instance, token: &str) -> String {
 }
 
 async fn mirror_pair(accept_from: &'static str) -> (Instance, Instance, String, String) {
+    mirror_pair_with(accept_from, u64::MAX).await
+}
+
+async fn mirror_pair_with(
+    accept_from: &'static str,
+    quota_bytes: u64,
+) -> (Instance, Instance, String, String) {
     let a = instance_with(Backend::SqliteLocal, |c| {
         c.mirroring.accept_from = match accept_from {
             "nobody" => kaleido::config::AcceptFrom::Nobody,
@@ -63,7 +70,11 @@ async fn mirror_pair(accept_from: &'static str) -> (Instance, Instance, String, 
     })
     .await;
     let a_url = a.url.clone();
-    let b = instance_with(Backend::PostgresS3, |c| c.mirroring.follow = vec![a_url]).await;
+    let b = instance_with(Backend::PostgresS3, |c| {
+        c.mirroring.follow = vec![a_url];
+        c.mirroring.quota_bytes = quota_bytes;
+    })
+    .await;
     kaleido::accounts::create(b.db(), "admin", "correct horse battery", true)
         .await
         .expect("admin");
@@ -321,6 +332,41 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
         (r.status(), r.json::<Value>().await.expect("json"))
     };
     assert_eq!(sound["sound"], true);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_its_quota_a_mirror_drops_the_oldest_copy_and_says_so() {
+    // A quota smaller than any copy: only the newest stays.
+    let (a, b, alice, b_admin) = mirror_pair_with("followings", 1).await;
+    let first = post_video(&a, &alice).await;
+    common::eventually(60, "A to list B's copy of the first video", || async {
+        let (_, media) = get(&a, &alice, &format!("/api/v1/media/{first}")).await;
+        (media["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+    })
+    .await;
+    let second = post_video(&a, &alice).await;
+    common::eventually(60, "the first copy to give way to the second", || async {
+        let (_, one) = get(&a, &alice, &format!("/api/v1/media/{first}")).await;
+        let (_, two) = get(&a, &alice, &format!("/api/v1/media/{second}")).await;
+        (one["kaleido"]["mirrors"] == json!([]) && two["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+    })
+    .await;
+    let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
+    let held = list["held"].as_array().expect("held");
+    let states: Vec<&str> = held.iter().map(|m| m["state"].as_str().expect("state")).collect();
+    // Newest first: the second copy is kept, the first dropped, its files gone.
+    assert_eq!(states, vec!["verified", "dropped"], "{list}");
+    let dropped = held[1]["id"].as_str().expect("id");
+    let left = b
+        .running
+        .state
+        .store
+        .list(&format!("mirrors/{dropped}/"))
+        .await
+        .expect("list");
+    assert!(left.is_empty(), "the dropped copy's files are still stored");
     a.stop().await;
     b.stop().await;
 }

@@ -185,6 +185,23 @@ pub async fn due_for_check(db: &Db, before: i64) -> Result<Vec<String>> {
     )
 }
 
+/// Verified copies, oldest first, with their sizes: the order they give way in.
+pub async fn verified_oldest_first(db: &Db) -> Result<Vec<Mirror>> {
+    let rows = sqlx::query("SELECT * FROM mirrors WHERE state = 'verified' ORDER BY created_at, id")
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(mirror_from_row).collect()
+}
+
+pub async fn mark_dropped(db: &Db, id: &str, reason: &str) -> Result<()> {
+    sqlx::query("UPDATE mirrors SET state = 'dropped', error = $1 WHERE id = $2")
+        .bind(reason)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn mirrors(db: &Db) -> Result<Vec<Mirror>> {
     let rows = sqlx::query("SELECT * FROM mirrors ORDER BY created_at DESC LIMIT 500")
         .fetch_all(&db.pool)

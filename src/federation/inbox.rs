@@ -350,6 +350,11 @@ async fn on_undo(state: &AppState, actor: &Account, inner: &Value) -> Result<()>
             }
         }
         "CacheFile" => crate::mirror::announce::on_undo(state, actor, inner).await?,
+        // PeerTube undoes the Create that carried the CacheFile.
+        "Create" if inner.get("object").is_some_and(|o| type_of(o) == "CacheFile") => {
+            let object = inner.get("object").cloned().unwrap_or(Value::Null);
+            crate::mirror::announce::on_undo(state, actor, &object).await?
+        }
         "Block" => {
             // Nothing to restore: follows ended with the block and are asked for anew.
         }

@@ -65,6 +65,33 @@ pub async fn announce(state: &AppState, mirror_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Tells the origin we no longer hold a copy (`Undo{CacheFile}`).
+pub async fn withdraw(state: &AppState, mirror: &db::mirrors::Mirror) -> Result<()> {
+    let Some(status) = db::statuses::get(&state.db, &mirror.status_id).await? else {
+        return Ok(());
+    };
+    let Some(author) = db::accounts::by_id(&state.db, &status.account_id).await? else {
+        return Ok(());
+    };
+    let Some(remote) = author.remote.as_ref() else {
+        return Ok(());
+    };
+    let ours = instance_actor_id(state);
+    let id = format!("{}/mirrors/{}", state.config.public_url(), mirror.id);
+    let cache_file = json!({ "id": id, "type": "CacheFile", "object": mirror.video_uri });
+    let mut activity = crate::federation::objects::activity(
+        "Undo",
+        format!("{id}/undo"),
+        &ours,
+        cache_file,
+        vec![remote.uri.clone()],
+        vec![],
+    );
+    activity["@context"] = cache_file_context();
+    outbox::send(state, None, &activity, vec![remote.delivery_inbox().to_owned()]).await?;
+    Ok(())
+}
+
 fn cache_file_context() -> Value {
     json!([
         "https://www.w3.org/ns/activitystreams",

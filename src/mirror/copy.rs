@@ -97,6 +97,7 @@ pub async fn copy(state: &AppState, status_id: &str) -> Result<Option<(String, i
         Ok((key, size)) => {
             db::mirrors::mirror_done(&state.db, &mirror.id, key, *size).await?;
             super::announce::announce(state, &mirror.id).await?;
+            enforce_quota(state).await?;
         }
         Err(e) => db::mirrors::mirror_failed(&state.db, &mirror.id, &e.message).await?,
     }
@@ -253,6 +254,30 @@ pub async fn reverify(state: &AppState, mirror_id: &str) -> Result<bool> {
             Ok(false)
         }
     }
+}
+
+/// Keeps the copies within `mirroring.quota_bytes`: the oldest give way first (the newest
+/// copy stays even when it alone is over, so a small quota still mirrors something). Each
+/// dropped copy is deleted and withdrawn from its origin.
+pub async fn enforce_quota(state: &AppState) -> Result<Vec<String>> {
+    let quota = i64::try_from(state.config.mirroring.quota_bytes).unwrap_or(i64::MAX);
+    let copies = db::mirrors::verified_oldest_first(&state.db).await?;
+    let mut total: i64 = copies.iter().map(|m| m.size_bytes).sum();
+    let mut dropped = Vec::new();
+    for mirror in copies.iter().take(copies.len().saturating_sub(1)) {
+        if total <= quota {
+            break;
+        }
+        db::mirrors::mark_dropped(&state.db, &mirror.id, "over mirroring.quota_bytes").await?;
+        for object in state.store.list(&format!("mirrors/{}/", mirror.id)).await? {
+            state.store.delete(&object.key).await?;
+        }
+        super::announce::withdraw(state, mirror).await?;
+        tracing::info!(mirror = %mirror.id, bytes = mirror.size_bytes, "a copy dropped for the quota");
+        total -= mirror.size_bytes;
+        dropped.push(mirror.id.clone());
+    }
+    Ok(dropped)
 }
 
 pub const VERIFY: &str = "mirror.verify";
