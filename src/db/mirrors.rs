@@ -231,7 +231,7 @@ pub async fn mirror_failed(db: &Db, id: &str, error: &str) -> Result<()> {
     Ok(())
 }
 
-/// A known copy of a video, verified.
+/// A known copy of a video, verified. True when it was not known before.
 pub async fn add_copy(
     db: &Db,
     media_id: &str,
@@ -239,7 +239,7 @@ pub async fn add_copy(
     master_url: &str,
     cachefile_uri: &str,
     actor_uri: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let now = now_ms();
     let updated = sqlx::query(
         "UPDATE media_mirrors SET master_url = $1, cachefile_uri = $2, actor_uri = $3, verified_at = $4
@@ -266,13 +266,13 @@ pub async fn add_copy(
         .bind(now)
         .execute(&db.pool)
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
-            Err(e) => return Err(e.into()),
-        }
+        return match inserted {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        };
     }
-    Ok(())
+    Ok(false)
 }
 
 pub async fn remove_copy(db: &Db, cachefile_uri: &str, actor_uri: &str) -> Result<bool> {

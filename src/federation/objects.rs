@@ -215,6 +215,38 @@ pub fn video(
     })
 }
 
+/// Lists verified copies of a video in its HLS Link's `tag`, as `Link`s named `mirror` (other
+/// servers ignore tags they do not know), so followers' servers can offer them to players.
+pub fn add_mirrors(object: &mut Value, masters: &[String]) {
+    if masters.is_empty() {
+        return;
+    }
+    if let Some(links) = object.get_mut("url").and_then(Value::as_array_mut) {
+        for link in links {
+            if link["mediaType"] == "application/x-mpegURL"
+                && let Some(tags) = link.get_mut("tag").and_then(Value::as_array_mut)
+            {
+                tags.extend(masters.iter().map(|href| {
+                    json!({ "type": "Link", "name": "mirror", "mediaType": "application/x-mpegURL", "href": href })
+                }));
+            }
+        }
+    }
+}
+
+/// An `Update` of a post: the same object, a new activity id each time.
+pub fn update(object: Value) -> Value {
+    let mut activity = create(object);
+    let id = format!(
+        "{}#updates/{}",
+        activity["object"]["id"].as_str().unwrap_or_default(),
+        crate::db::now_ms()
+    );
+    activity["id"] = json!(id);
+    activity["type"] = json!("Update");
+    activity
+}
+
 /// A status as its ActivityPub object: a Video when it carries a video, else a Note.
 pub fn post_object(
     base: &str,

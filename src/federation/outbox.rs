@@ -130,7 +130,7 @@ pub async fn status_object(state: &AppState, status_id: &str) -> Result<Option<(
         None => None,
     };
     let url_of = |key: &str| file_url(state, key);
-    let object = objects::post_object(
+    let mut object = objects::post_object(
         state.config.public_url(),
         &status,
         &author,
@@ -138,6 +138,16 @@ pub async fn status_object(state: &AppState, status_id: &str) -> Result<Option<(
         parent,
         &url_of,
     );
+    if let Some(video) = media
+        .iter()
+        .find(|m| m.kind == crate::domain::media::MediaKind::Video)
+    {
+        let copies = db::mirrors::copies(&state.db, &video.id).await?;
+        objects::add_mirrors(
+            &mut object,
+            &copies.into_iter().map(|(_, master)| master).collect::<Vec<_>>(),
+        );
+    }
     Ok(Some((object, author)))
 }
 
@@ -198,6 +208,22 @@ impl JobHandler for Publish {
         send(state, Some(&author), &objects::create(object), inboxes).await?;
         Ok(())
     }
+}
+
+/// Tells followers that a status changed (its video gained a copy, for one).
+pub async fn updated(state: &AppState, status_id: &str) -> Result<()> {
+    let Some((object, author)) = status_object(state, status_id).await? else {
+        return Ok(());
+    };
+    let Some(status) = db::statuses::get(&state.db, status_id).await? else {
+        return Ok(());
+    };
+    let mut inboxes = audience_inboxes(state, &author, &status).await?;
+    if status.visibility == Visibility::Public {
+        inboxes.extend(db::mirrors::follower_inboxes(&state.db).await?);
+    }
+    send(state, Some(&author), &objects::update(object), inboxes).await?;
+    Ok(())
 }
 
 /// Tells followers (and a replied-to author) that a status is gone.

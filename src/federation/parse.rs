@@ -148,6 +148,8 @@ pub struct RemoteMedia {
     pub blurhash: Option<String>,
     pub description: Option<String>,
     pub focus: Option<(f64, f64)>,
+    /// Master playlists of verified copies the origin lists (Kaleido's `mirror` tags).
+    pub mirrors: Vec<String>,
 }
 
 /// A post from another server: a Note (Mastodon, Pixelfed, Kaleido photos) or a Video
@@ -247,6 +249,7 @@ fn note_attachment(a: &Value) -> Option<RemoteMedia> {
         blurhash: str_of(a, "blurhash").map(str::to_owned),
         description: str_of(a, "name").filter(|n| !n.is_empty()).map(str::to_owned),
         focus,
+        mirrors: Vec::new(),
     })
 }
 
@@ -277,6 +280,16 @@ fn video_media(object: &Value) -> Option<RemoteMedia> {
         .or_else(|| mp4s.iter().min_by_key(|l| height(l)))
         .copied();
     let hls_url = hls.and_then(|l| http_url(str_of(l, "href")));
+    let mirrors = hls
+        .map(|l| many(l.get("tag").unwrap_or(&Value::Null)))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| {
+            str_of(t, "name") == Some("mirror") && str_of(t, "mediaType") == Some("application/x-mpegURL")
+        })
+        .filter_map(|t| http_url(str_of(t, "href")))
+        .take(10)
+        .collect();
     let url = mp4
         .and_then(|l| http_url(str_of(l, "href")))
         .or_else(|| hls_url.clone())?;
@@ -295,6 +308,7 @@ fn video_media(object: &Value) -> Option<RemoteMedia> {
         blurhash: None,
         description: None,
         focus: None,
+        mirrors,
     })
 }
 

@@ -244,6 +244,10 @@ pub async fn post(state: &AppState, uri: &str) -> Result<Status> {
     store_post(state, parsed).await
 }
 
+fn parsed_author_uri(author: &Account) -> String {
+    author.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_default()
+}
+
 /// Stores (or updates) a remote post. Its author is fetched if unknown; a reply's parent is
 /// linked when we have it.
 pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status> {
@@ -274,6 +278,7 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
         reblog_of_id: None,
         title: parsed.title,
     };
+    let copies: Vec<Vec<String>> = parsed.media.iter().map(|m| m.mirrors.clone()).collect();
     let media: Vec<Media> = parsed
         .media
         .into_iter()
@@ -303,6 +308,23 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
         })
         .collect();
     let id = db::statuses::upsert_remote(&state.db, &status, &media).await?;
+    // Copies the origin vouches for (it checked them); players here may use them.
+    for (m, masters) in media.iter().zip(&copies) {
+        for master in masters {
+            if let Ok(url) = url::Url::parse(master) {
+                let base = url.origin().ascii_serialization();
+                db::mirrors::add_copy(
+                    &state.db,
+                    &m.id,
+                    &base,
+                    master,
+                    master,
+                    &parsed_author_uri(&author),
+                )
+                .await?;
+            }
+        }
+    }
     db::statuses::get(&state.db, &id)
         .await?
         .ok_or_else(|| Error::internal("remote status vanished after insert"))

@@ -124,12 +124,15 @@ fn escape_html(
 }
 
 pub fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    // Media of other servers and copies elsewhere are fetched by the page (images, the player's
+    // playlists and segments). `http:` is listed for private networks served over plain HTTP;
+    // an https page cannot load http content anyway (browsers block mixed content).
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' https: data: blob:; media-src 'self' https: blob:; \
-             connect-src 'self' https:; worker-src 'self' blob:; style-src 'self'; script-src 'self'; \
+            "default-src 'self'; img-src 'self' https: http: data: blob:; media-src 'self' https: http: blob:; \
+             connect-src 'self' https: http:; worker-src 'self' blob:; style-src 'self'; script-src 'self'; \
              frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))

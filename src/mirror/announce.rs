@@ -175,8 +175,12 @@ pub async fn on_cache_file(state: &AppState, actor: &Account, object: &Value) ->
     let base = Url::parse(href)
         .map(|u| u.origin().ascii_serialization())
         .map_err(|_| refused("unreadable copy URL"))?;
-    db::mirrors::add_copy(&state.db, &media.id, &base, href, id, &remote.uri).await?;
+    let new = db::mirrors::add_copy(&state.db, &media.id, &base, href, id, &remote.uri).await?;
     tracing::info!(media = %media.id, copy = %base, "a verified copy is listed");
+    if new {
+        // Followers' servers learn of the copy with the video itself.
+        outbox::updated(state, status_id).await?;
+    }
     Ok(())
 }
 
@@ -238,8 +242,12 @@ fn first_segment(playlist: &str) -> Option<(String, u64, u64)> {
 
 /// A mirror no longer holds its copy.
 pub async fn on_undo(state: &AppState, actor: &Account, object: &Value) -> Result<()> {
-    if let (Some(remote), Some(id)) = (actor.remote.as_ref(), parse::str_of(object, "id")) {
-        db::mirrors::remove_copy(&state.db, id, &remote.uri).await?;
+    if let (Some(remote), Some(id)) = (actor.remote.as_ref(), parse::str_of(object, "id"))
+        && db::mirrors::remove_copy(&state.db, id, &remote.uri).await?
+        && let Some(video) = object.get("object").and_then(parse::id_of)
+        && let Some(status_id) = resolve::local_status_id(state, video)
+    {
+        outbox::updated(state, status_id).await?;
     }
     Ok(())
 }

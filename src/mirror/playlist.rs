@@ -51,6 +51,31 @@ pub enum Playlist {
     Origin(String),
 }
 
+/// A remote video we hold no copy of, with the copies its origin vouched for: the master comes
+/// from the origin, or from a copy when the origin does not answer.
+async fn known_copies(state: &AppState, media: &Media, origin: &str) -> Result<Playlist> {
+    let copies = db::mirrors::copies(&state.db, &media.id).await?;
+    if copies.is_empty() {
+        return Ok(Playlist::Origin(origin.to_owned()));
+    }
+    let mut master = None;
+    for source in std::iter::once(origin).chain(copies.iter().map(|(_, m)| m.as_str())) {
+        if let Ok(bytes) = state.http.get_bytes(source, MAX_PLAYLIST_BYTES).await
+            && let Ok(text) = String::from_utf8(bytes)
+            && text.starts_with("#EXTM3U")
+        {
+            master = Some(text);
+            break;
+        }
+    }
+    let Some(master) = master else {
+        return Ok(Playlist::Origin(origin.to_owned()));
+    };
+    let origin = Url::parse(origin).map_err(|_| Error::internal("unreadable origin URL"))?;
+    let copies: Vec<Url> = copies.iter().filter_map(|(_, m)| Url::parse(m).ok()).collect();
+    Ok(Playlist::Combined(combine(&master, &origin, &copies)))
+}
+
 /// The combined master playlist of a video: a local one with the copies others announced, or a
 /// remote one with our own verified copy, built from that copy so it is served even when the
 /// origin is gone.
@@ -61,7 +86,7 @@ pub async fn for_media(state: &AppState, media: &Media) -> Result<Playlist> {
             .clone()
             .ok_or_else(|| Error::not_found("playlist"))?;
         let Some(copy) = db::mirrors::verified_for_media(&state.db, &media.id).await? else {
-            return Ok(Playlist::Origin(origin));
+            return known_copies(state, media, &origin).await;
         };
         let key = copy.master_key.unwrap_or_default();
         let master = String::from_utf8(

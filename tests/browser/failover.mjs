@@ -18,15 +18,25 @@ const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
   ],
 });
 const page = context.pages()[0] || (await context.newPage());
+// Every visit fetches afresh, as a new viewer would: nothing is served from the HTTP cache.
+const cdp = await context.newCDPSession(page);
+await cdp.send("Network.enable");
+await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
 const fragments = [];
-page.on("requestfinished", (request) => {
-  if (request.url().endsWith(".mp4")) fragments.push(request.url());
+const failed = [];
+page.on("requestfinished", async (request) => {
+  const response = await request.response();
+  if (request.url().endsWith(".mp4") && response && response.status() < 400) fragments.push(request.url());
 });
+page.on("requestfailed", (request) => failed.push(request.url()));
 
 async function start() {
   await page.waitForFunction(() => document.querySelector("[data-player]")?.hls?.levels?.length > 0, null, { timeout: 30_000 });
   return page.evaluate(async () => {
-    const video = document.querySelector("[data-player] video");
+    const player = document.querySelector("[data-player]");
+    window.__hlsErrors = window.__hlsErrors || [];
+    player.hls.on(window.Hls.Events.ERROR, (_, d) => window.__hlsErrors.push(`${d.details} fatal=${d.fatal} ${d.url || d.frag?.url || ""} ${d.response?.code || ""}`));
+    const video = player.querySelector("video");
     video.muted = true;
     video.playbackRate = 2;
     await video.play();
@@ -61,15 +71,22 @@ try {
   while (!existsSync(join(marks, "killed")) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   if (!existsSync(join(marks, "killed"))) throw new Error("the test never killed the origin");
   const firstCount = fragments.length;
-  const afterKill = await watch(8, 30_000);
+  // Further than the player buffers ahead (at most twenty seconds), so fragments must come
+  // after the kill.
+  const afterKill = await watch(22, 40_000);
   const fragmentsAfterKill = fragments.slice(firstCount);
   // A fresh visit with the origin gone.
+  const reloadCount = fragments.length;
   await page.goto(pageUrl);
   const reloaded = await start();
   const afterReload = await watch(2, 20_000);
-  console.log(JSON.stringify({ before, afterKill, fragmentsAfterKill, reloaded, afterReload }));
+  const fragmentsAfterReload = fragments.slice(reloadCount);
+  const errors = await page.evaluate(() => window.__hlsErrors || []);
+  const engine = await page.evaluate(() => Boolean(document.querySelector("[data-player]").hls?.media));
+  console.log(JSON.stringify({ before, afterKill, fragmentsAfterKill, reloaded, afterReload, fragmentsAfterReload, failed, errors, engine }));
 } catch (error) {
-  console.error(`failover test failed at ${page.url()}: ${error.stack}`);
+  const errors = await page.evaluate(() => window.__hlsErrors || []).catch(() => []);
+  console.error(`failover test failed at ${page.url()}: ${error.stack}\nhls.js errors: ${JSON.stringify(errors)}`);
   process.exitCode = 1;
 } finally {
   await context.close();

@@ -24,10 +24,11 @@
 
     if (!source || !window.Hls || !window.Hls.isSupported()) return; // the MP4 plays as is
     const hls = new window.Hls({
-      // About twelve seconds ahead: enough to ride out a copy going away, without fetching a
-      // whole film for a viewer who leaves after a minute.
+      // Twelve to twenty seconds ahead: enough to ride out a copy going away, without fetching
+      // a whole film for a viewer who leaves after a minute (hls.js would otherwise buffer up
+      // to its maximum on low bitrates).
       maxBufferLength: 12,
-      maxMaxBufferLength: 30,
+      maxMaxBufferLength: 20,
       // Quick retries, so a dead copy is left for the next one without a long stall.
       fragLoadPolicy: { default: { maxTimeToFirstByteMs: 8000, maxLoadTimeMs: 20000,
         timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
