@@ -41,6 +41,18 @@ enum Command {
         #[command(subcommand)]
         command: DomainCommand,
     },
+    /// Mirroring other instances' videos.
+    Mirror {
+        #[command(subcommand)]
+        command: MirrorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MirrorCommand {
+    /// Follow an instance (its instance actor) to mirror its videos, as mirroring.follow does;
+    /// a running instance's workers send the Follow.
+    Follow { url: String },
 }
 
 #[derive(Subcommand)]
@@ -140,6 +152,22 @@ async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
                 account.username,
                 account.id
             );
+        }
+        Command::Mirror {
+            command: MirrorCommand::Follow { url },
+        } => {
+            let db = Db::connect(&config.database).await?;
+            db.migrate().await?;
+            let queue = kaleido::jobs::Queue::new(db.clone(), config.workers.max_attempts);
+            let base = url.trim_end_matches('/').to_owned();
+            let job = queue.prepare(
+                kaleido::mirror::peers::FOLLOW_PEER,
+                &kaleido::mirror::peers::FollowPayload {
+                    base_url: base.clone(),
+                },
+            )?;
+            kaleido::db::jobs::enqueue(&db.pool, &job).await?;
+            println!("queued: follow {base}'s instance actor to mirror its videos");
         }
         Command::Domain { command } => {
             let db = Db::connect(&config.database).await?;

@@ -105,11 +105,32 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
     })
     .await;
     assert!(held["size_bytes"].as_i64().unwrap_or(0) > 0, "{held}");
+    // The copy is dereferenceable at its id, as the CacheFile it announced.
+    let cache_file: Value = b
+        .http
+        .get(format!("{}/mirrors/{}", b.url, held["id"].as_str().expect("id")))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("cache file")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(cache_file["type"], "CacheFile");
+    assert_eq!(cache_file["url"]["mediaType"], "application/x-mpegURL");
     common::eventually(20, "A to list B's copy", || async {
         let (_, media) = get(&a, &alice, &format!("/api/v1/media/{media_id}")).await;
         (media["kaleido"]["mirrors"] == json!([b.url])).then_some(())
     })
     .await;
+    // A's admins see who mirrors their videos.
+    kaleido::accounts::create(a.db(), "admin", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let a_admin = a.login("admin", "correct horse battery").await;
+    let (_, ours) = get(&a, &a_admin, "/api/v1/admin/mirrors").await;
+    assert_eq!(ours["ours"][0]["mirror"], b.url);
+    assert_eq!(ours["ours"][0]["media_id"], media_id);
 
     // The playlist players get: each rendition from A, then from B, same attributes.
     let master =

@@ -497,3 +497,49 @@ async fn a_worker_killed_mid_transcode_loses_nothing() {
     assert!(wait_exit(&mut rescuer, 15).success());
     app.stop().await;
 }
+
+#[test]
+fn domain_blocks_and_mirror_follows_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let out = kaleido(dir.path()).args(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        run(&[
+            "domain",
+            "block",
+            "https://Spam.Example/",
+            "--reason",
+            "spam wave"
+        ])
+        .contains("blocked spam.example")
+    );
+    let listed = run(&["domain", "list"]);
+    assert!(listed.contains("spam.example\tspam wave"), "{listed}");
+    assert!(run(&["domain", "unblock", "spam.example"]).contains("unblocked spam.example"));
+    assert!(!run(&["domain", "list"]).contains("spam.example"));
+    // Mirroring a peer queues the follow for the workers of the running instance.
+    assert!(run(&["mirror", "follow", "https://videos.example/"]).contains("follow https://videos.example"));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut config = kaleido::config::Config::default();
+        config.database.url =
+            kaleido::config::Secret::new(format!("sqlite://{}/data/kaleido.db", dir.path().display()));
+        let db = db::Db::connect(&config.database).await.expect("connect");
+        let jobs = db::jobs::list_by_kind(&db, "mirror.follow_peer")
+            .await
+            .expect("jobs");
+        assert_eq!(jobs.len(), 1);
+        assert!(
+            jobs[0].payload.contains("https://videos.example"),
+            "{}",
+            jobs[0].payload
+        );
+    });
+}

@@ -284,6 +284,25 @@ pub async fn remove_copy(db: &Db, cachefile_uri: &str, actor_uri: &str) -> Resul
     Ok(done.rows_affected() > 0)
 }
 
+/// Copies others hold of our videos: (media id, base URL, last verified).
+pub async fn copies_of_ours(db: &Db) -> Result<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT mm.media_id, mm.base_url, mm.verified_at FROM media_mirrors mm JOIN media m ON m.id = mm.media_id
+         WHERE m.remote_url IS NULL ORDER BY mm.created_at DESC LIMIT 500",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("media_id")?,
+                r.try_get("base_url")?,
+                r.try_get("verified_at")?,
+            ))
+        })
+        .collect()
+}
+
 /// The known copies of a media: (base URL, master playlist URL), oldest first.
 pub async fn copies(db: &Db, media_id: &str) -> Result<Vec<(String, String)>> {
     let rows =

@@ -381,7 +381,14 @@ pub async fn mirrors(state: web::Data<AppState>, current: CurrentAccount) -> Res
             })
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "held": held })))
+    let ours: Vec<_> = crate::db::mirrors::copies_of_ours(&state.db)
+        .await?
+        .into_iter()
+        .map(|(media_id, base, verified_at)| {
+            json!({ "media_id": media_id, "mirror": base, "verified_at": entities::rfc3339(verified_at) })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "held": held, "ours": ours })))
 }
 
 #[derive(Deserialize)]

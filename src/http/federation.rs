@@ -358,6 +358,14 @@ pub async fn relations(
     })))
 }
 
+/// A copy this instance holds, as the `CacheFile` it announced.
+pub async fn cache_file(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    crate::mirror::announce::served(&state, &id)
+        .await?
+        .map(activity_json)
+        .ok_or_else(|| Error::not_found("copy"))
+}
+
 /// An inbox (an account's, the shared one, the instance actor's): verified at the door, stored,
 /// answered 202; applied by a job.
 pub async fn inbox(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {

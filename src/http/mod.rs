@@ -77,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/users/{name}/inbox", web::post().to(federation::inbox))
                 .route("/channels/{name}/inbox", web::post().to(federation::inbox))
                 .route("/actor/inbox", web::post().to(federation::inbox))
+                .route("/mirrors/{id}", web::get().to(federation::cache_file))
                 .route("/@{name}", web::get().to(pages::profile))
                 .route("/@{name}/follow", web::post().to(pages::follow))
                 .route("/@{name}/remote_follow", web::post().to(pages::remote_follow))

@@ -39,19 +39,7 @@ pub async fn announce(state: &AppState, mirror_id: &str) -> Result<()> {
     };
     let ours = instance_actor_id(state);
     let id = format!("{}/mirrors/{}", state.config.public_url(), mirror.id);
-    let cache_file = json!({
-        "id": id,
-        "type": "CacheFile",
-        "object": mirror.video_uri,
-        "expires": rfc3339(db::now_ms() + LIFETIME_MS),
-        "url": {
-            "type": "Link",
-            "mediaType": "application/x-mpegURL",
-            "href": file_url(state, master_key),
-        },
-        "to": [remote.uri],
-        "cc": [],
-    });
+    let cache_file = cache_file(state, &mirror, master_key, &remote.uri);
     let mut activity = crate::federation::objects::activity(
         "Create",
         format!("{id}/activity"),
@@ -63,6 +51,42 @@ pub async fn announce(state: &AppState, mirror_id: &str) -> Result<()> {
     activity["@context"] = cache_file_context();
     outbox::send(state, None, &activity, vec![remote.delivery_inbox().to_owned()]).await?;
     Ok(())
+}
+
+/// The `CacheFile` describing a verified copy, as announced and as served at its id.
+fn cache_file(state: &AppState, mirror: &db::mirrors::Mirror, master_key: &str, owner: &str) -> Value {
+    json!({
+        "id": format!("{}/mirrors/{}", state.config.public_url(), mirror.id),
+        "type": "CacheFile",
+        "attributedTo": instance_actor_id(state),
+        "object": mirror.video_uri,
+        "expires": rfc3339(mirror.verified_at.unwrap_or_else(db::now_ms) + LIFETIME_MS),
+        "url": {
+            "type": "Link",
+            "mediaType": "application/x-mpegURL",
+            "href": file_url(state, master_key),
+        },
+        "to": [owner],
+        "cc": [],
+    })
+}
+
+/// A copy we hold, dereferenced at its id (None when it is not, or no longer, verified).
+pub async fn served(state: &AppState, mirror_id: &str) -> Result<Option<Value>> {
+    let Some(mirror) = db::mirrors::mirror(&state.db, mirror_id).await? else {
+        return Ok(None);
+    };
+    let Some(master_key) = mirror.master_key.clone().filter(|_| mirror.state == "verified") else {
+        return Ok(None);
+    };
+    let mut object = cache_file(
+        state,
+        &mirror,
+        &master_key,
+        "https://www.w3.org/ns/activitystreams#Public",
+    );
+    object["@context"] = cache_file_context();
+    Ok(Some(object))
 }
 
 /// Tells the origin we no longer hold a copy (`Undo{CacheFile}`).
