@@ -345,6 +345,14 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
         again.extend_from_slice(&chunk.expect("chunk"));
     }
     assert!(again == good, "the rotten file was not replaced");
+    let listed_at = || async {
+        kaleido::db::mirrors::copies_of_ours(a.db())
+            .await
+            .expect("db")
+            .first()
+            .map(|(_, _, at)| *at)
+    };
+    let before = common::eventually(20, "A to list the copy again", || async { listed_at().await }).await;
     let (_, sound) = {
         let r = b
             .http
@@ -356,6 +364,11 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
         (r.status(), r.json::<Value>().await.expect("json"))
     };
     assert_eq!(sound["sound"], true);
+    // A sound copy is promised again: an Update{CacheFile}, which A checks and records.
+    common::eventually(20, "A to record the renewed copy", || async {
+        listed_at().await.filter(|at| *at > before).map(|_| ())
+    })
+    .await;
     a.stop().await;
     b.stop().await;
 }

@@ -20,8 +20,17 @@ use crate::{
 /// How long a copy is promised for; the mirror re-announces before it runs out.
 const LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// Tells the origin of a verified copy that we hold it.
+/// Tells the origin of a verified copy that we hold it: `Create` the first time, `Update`
+/// (a later expiry) after each successful re-verification.
 pub async fn announce(state: &AppState, mirror_id: &str) -> Result<()> {
+    announce_as(state, mirror_id, "Create").await
+}
+
+pub async fn renew(state: &AppState, mirror_id: &str) -> Result<()> {
+    announce_as(state, mirror_id, "Update").await
+}
+
+async fn announce_as(state: &AppState, mirror_id: &str, kind: &str) -> Result<()> {
     let Some(mirror) = db::mirrors::mirror(&state.db, mirror_id).await? else {
         return Ok(());
     };
@@ -40,9 +49,14 @@ pub async fn announce(state: &AppState, mirror_id: &str) -> Result<()> {
     let ours = instance_actor_id(state);
     let id = format!("{}/mirrors/{}", state.config.public_url(), mirror.id);
     let cache_file = cache_file(state, &mirror, master_key, &remote.uri);
+    let activity_id = if kind == "Create" {
+        format!("{id}/activity")
+    } else {
+        format!("{id}/updates/{}", db::now_ms())
+    };
     let mut activity = crate::federation::objects::activity(
-        "Create",
-        format!("{id}/activity"),
+        kind,
+        activity_id,
         &ours,
         cache_file,
         vec![remote.uri.clone()],

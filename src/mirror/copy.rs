@@ -238,6 +238,8 @@ pub async fn reverify(state: &AppState, mirror_id: &str) -> Result<bool> {
                 mirror.size_bytes,
             )
             .await?;
+            // Still sound: promised again for another lifetime.
+            super::announce::renew(state, mirror_id).await?;
             Ok(true)
         }
         Some(problem) => {
