@@ -496,6 +496,18 @@ async fn deliver(app: &Instance, inbox: &str, body: &[u8], headers: &HashMap<Str
     request.send().await.expect("post").status().as_u16()
 }
 
+/// A local account's private key, to sign requests as its server would.
+async fn private_key_of(app: &Instance, name: &str) -> String {
+    let account = kaleido::db::accounts::by_username(app.db(), name)
+        .await
+        .expect("db")
+        .expect("account");
+    kaleido::db::accounts::private_key(app.db(), &account.id)
+        .await
+        .expect("db")
+        .expect("key")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_replayed_requests_are_refused() {
     let a = instance(Backend::SqliteLocal).await;
@@ -503,14 +515,7 @@ async fn forged_and_replayed_requests_are_refused() {
     let alice = a.user("alice").await;
     b.user("bob").await;
     b.user("carol").await;
-    let bob_account = kaleido::db::accounts::by_username(b.db(), "bob")
-        .await
-        .expect("db")
-        .expect("bob");
-    let bob_key = kaleido::db::accounts::private_key(b.db(), &bob_account.id)
-        .await
-        .expect("db")
-        .expect("key");
+    let bob_key = private_key_of(&b, "bob").await;
     let bob_uri = format!("{}/users/bob", b.url);
     let key_id = format!("{bob_uri}#main-key");
     let inbox = format!("{}/users/alice/inbox", a.url);
@@ -998,14 +1003,7 @@ async fn rfc_9421_signatures_are_accepted_as_mastodon_sends_them() {
     let b = instance(Backend::SqliteLocal).await;
     let alice = a.user("alice").await;
     b.user("bob").await;
-    let bob_account = kaleido::db::accounts::by_username(b.db(), "bob")
-        .await
-        .expect("db")
-        .expect("bob");
-    let bob_key = kaleido::db::accounts::private_key(b.db(), &bob_account.id)
-        .await
-        .expect("db")
-        .expect("key");
+    let bob_key = private_key_of(&b, "bob").await;
     let bob_uri = format!("{}/users/bob", b.url);
     let inbox = format!("{}/users/alice/inbox", a.url);
     let body = json!({

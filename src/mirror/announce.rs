@@ -10,7 +10,10 @@ use crate::{
     app::AppState,
     config::AcceptFrom,
     db::{self, mirrors::Direction},
-    domain::{account::Account, media::MediaKind},
+    domain::{
+        account::{Account, RemoteActor},
+        media::MediaKind,
+    },
     error::{Error, Result},
     federation::{outbox, parse, resolve},
     http::entities::{file_url, rfc3339},
@@ -37,13 +40,7 @@ async fn announce_as(state: &AppState, mirror_id: &str, kind: &str) -> Result<()
     let Some(master_key) = mirror.master_key.as_deref() else {
         return Ok(());
     };
-    let Some(status) = db::statuses::get(&state.db, &mirror.status_id).await? else {
-        return Ok(());
-    };
-    let Some(author) = db::accounts::by_id(&state.db, &status.account_id).await? else {
-        return Ok(());
-    };
-    let Some(remote) = author.remote.as_ref() else {
+    let Some(remote) = origin_of(state, &mirror).await? else {
         return Ok(());
     };
     let ours = instance_actor_id(state);
@@ -65,6 +62,16 @@ async fn announce_as(state: &AppState, mirror_id: &str, kind: &str) -> Result<()
     activity["@context"] = cache_file_context();
     outbox::send(state, None, &activity, vec![remote.delivery_inbox().to_owned()]).await?;
     Ok(())
+}
+
+/// The author of the copied video, on its origin server.
+async fn origin_of(state: &AppState, mirror: &db::mirrors::Mirror) -> Result<Option<RemoteActor>> {
+    let Some(status) = db::statuses::get(&state.db, &mirror.status_id).await? else {
+        return Ok(None);
+    };
+    Ok(db::accounts::by_id(&state.db, &status.account_id)
+        .await?
+        .and_then(|author| author.remote))
 }
 
 /// The `CacheFile` describing a verified copy, as announced and as served at its id.
@@ -105,13 +112,7 @@ pub async fn served(state: &AppState, mirror_id: &str) -> Result<Option<Value>> 
 
 /// Tells the origin we no longer hold a copy (`Undo{CacheFile}`).
 pub async fn withdraw(state: &AppState, mirror: &db::mirrors::Mirror) -> Result<()> {
-    let Some(status) = db::statuses::get(&state.db, &mirror.status_id).await? else {
-        return Ok(());
-    };
-    let Some(author) = db::accounts::by_id(&state.db, &status.account_id).await? else {
-        return Ok(());
-    };
-    let Some(remote) = author.remote.as_ref() else {
+    let Some(remote) = origin_of(state, mirror).await? else {
         return Ok(());
     };
     let ours = instance_actor_id(state);
