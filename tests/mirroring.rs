@@ -289,6 +289,24 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
     assert_eq!(checked.status(), 200);
     let checked: Value = checked.json().await.expect("json");
     assert_eq!(checked["sound"], false, "{checked}");
+    let metrics = b
+        .http
+        .get(format!("{}/metrics", b.url))
+        .bearer_auth(&b_admin)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("kaleido_mirror_verification_failures_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kaleido_mirror_bytes_copied_total "),
+        "{metrics}"
+    );
     common::eventually(60, "the copy to be made again", || async {
         let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
         let m = list["held"]

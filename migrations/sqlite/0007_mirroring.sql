@@ -36,3 +36,9 @@ CREATE TABLE media_mirrors (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (media_id, base_url)
 );
+
+-- Running totals for /metrics (bytes copied, verification failures), shared by all processes.
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);

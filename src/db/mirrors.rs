@@ -314,3 +314,59 @@ pub async fn copies(db: &Db, media_id: &str) -> Result<Vec<(String, String)>> {
         .map(|r| Ok((r.try_get("base_url")?, r.try_get("master_url")?)))
         .collect()
 }
+
+/// Adds to a running total.
+pub async fn count(db: &Db, name: &str, by: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value",
+    )
+    .bind(name)
+    .bind(by)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// What /metrics reports: running totals and the state of copies and deliveries.
+pub async fn metrics(db: &Db) -> Result<Vec<(String, i64)>> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for row in sqlx::query("SELECT name, value FROM counters ORDER BY name")
+        .fetch_all(&db.pool)
+        .await?
+    {
+        out.push((row.try_get("name")?, row.try_get("value")?));
+    }
+    for row in sqlx::query(
+        "SELECT state, COUNT(*) AS n, CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM mirrors GROUP BY state",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    {
+        let state: String = row.try_get("state")?;
+        out.push((format!("mirror_copies{{state=\"{state}\"}}"), row.try_get("n")?));
+        out.push((
+            format!("mirror_copy_bytes{{state=\"{state}\"}}"),
+            row.try_get("bytes")?,
+        ));
+    }
+    let ours: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM media_mirrors mm JOIN media m ON m.id = mm.media_id WHERE m.remote_url IS NULL",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    out.push(("copies_of_our_videos".into(), ours));
+    for row in
+        sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE kind = 'federation.deliver' GROUP BY state")
+            .fetch_all(&db.pool)
+            .await?
+    {
+        let state: String = row.try_get("state")?;
+        out.push((format!("deliveries{{state=\"{state}\"}}"), row.try_get("n")?));
+    }
+    let dead: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM peers WHERE dead = 1")
+        .fetch_one(&db.pool)
+        .await?;
+    out.push(("dead_servers".into(), dead));
+    Ok(out)
+}

@@ -419,3 +419,16 @@ pub async fn verify_mirror(
     let sound = crate::mirror::copy::reverify(&state, &id).await?;
     Ok(HttpResponse::Ok().json(json!({ "id": id.as_str(), "sound": sound })))
 }
+
+/// Prometheus text: copies held and their bytes, copy and verification failures, copies of our
+/// videos elsewhere, deliveries by state, dead servers. Admins only (a scraper sends a token).
+pub async fn metrics(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
+    admin(&current)?;
+    let mut body = String::new();
+    for (name, value) in crate::db::mirrors::metrics(&state.db).await? {
+        body.push_str(&format!("kaleido_{name} {value}\n"));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Content-Type", "text/plain; version=0.0.4"))
+        .body(body))
+}

@@ -88,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))
                 .route("/healthz", web::get().to(health::healthz))
+                .route("/metrics", web::get().to(accounts::metrics))
                 .route("/oauth/token", web::post().to(oauth::token))
                 .route("/oauth/revoke", web::post().to(oauth::revoke))
                 .route(

@@ -96,10 +96,14 @@ pub async fn copy(state: &AppState, status_id: &str) -> Result<Option<(String, i
     match &result {
         Ok((key, size)) => {
             db::mirrors::mirror_done(&state.db, &mirror.id, key, *size).await?;
+            db::mirrors::count(&state.db, "mirror_bytes_copied_total", *size).await?;
             super::announce::announce(state, &mirror.id).await?;
             enforce_quota(state).await?;
         }
-        Err(e) => db::mirrors::mirror_failed(&state.db, &mirror.id, &e.message).await?,
+        Err(e) => {
+            db::mirrors::mirror_failed(&state.db, &mirror.id, &e.message).await?;
+            db::mirrors::count(&state.db, "mirror_copy_failures_total", 1).await?;
+        }
     }
     result.map(Some)
 }
@@ -245,6 +249,7 @@ pub async fn reverify(state: &AppState, mirror_id: &str) -> Result<bool> {
         Some(problem) => {
             tracing::warn!(mirror = mirror_id, %problem, "a stored copy is rotten; copying it again");
             db::mirrors::mirror_failed(&state.db, mirror_id, &problem).await?;
+            db::mirrors::count(&state.db, "mirror_verification_failures_total", 1).await?;
             let job = state.queue.prepare(
                 COPY,
                 &CopyPayload {
