@@ -63,6 +63,7 @@ bench: deps services ## photos vs libvips/ImageMagick, video ladder vs ffmpeg CL
 	benches/video.sh $(BIN)
 	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
 	benches/federation.sh
+	benches/mirror.sh $(BIN)
 
 clean-data: ## remove ./data (the default instance's database and media)
 	rm -rf data

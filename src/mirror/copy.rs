@@ -60,13 +60,20 @@ pub fn verify_file(path: &std::path::Path, name: &str, hashes: &HashList) -> Res
     let expected = hashes
         .get(name)
         .ok_or_else(|| refused(format!("the hash list does not cover {name}")))?;
-    let data = std::fs::read(path)?;
+    // One segment in memory at a time: a rendition file may be gigabytes.
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut buffer = Vec::new();
     for (range, hash) in expected {
         let (start, end) = range_of(range).ok_or_else(|| refused(format!("bad range {range:?}")))?;
-        let slice = data
-            .get(start as usize..=end as usize)
-            .ok_or_else(|| refused(format!("{name} is shorter than its hash list says")))?;
-        if hex::encode(Sha256::digest(slice)) != *hash {
+        if end >= size {
+            return Err(refused(format!("{name} is shorter than its hash list says")));
+        }
+        buffer.resize((end - start + 1) as usize, 0);
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buffer)?;
+        if hex::encode(Sha256::digest(&buffer)) != *hash {
             return Err(refused(format!(
                 "segment {range} of {name} does not match its hash"
             )));
@@ -344,5 +351,39 @@ impl JobHandler for Copy {
             .await
             .map_err(|e| JobError::retry(e.message))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_range_is_checked() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("240p.mp4");
+        let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        std::fs::write(&path, &data).expect("write");
+        let hash = |range: std::ops::RangeInclusive<usize>| hex::encode(Sha256::digest(&data[range]));
+        let mut list = HashList::new();
+        list.insert(
+            "240p.mp4".into(),
+            [
+                ("800-1799".to_owned(), hash(800..=1799)),
+                ("1800-2999".to_owned(), hash(1800..=2999)),
+            ]
+            .into(),
+        );
+        assert!(verify_file(&path, "240p/240p.mp4", &list).is_ok());
+        let mut rotten = data.clone();
+        rotten[2500] ^= 1;
+        std::fs::write(&path, &rotten).expect("write");
+        assert!(verify_file(&path, "240p.mp4", &list).is_err());
+        std::fs::write(&path, &data[..2000]).expect("write");
+        assert!(verify_file(&path, "240p.mp4", &list).is_err(), "a short file");
+        assert!(
+            verify_file(&path, "other.mp4", &list).is_err(),
+            "a file the list does not cover"
+        );
     }
 }
