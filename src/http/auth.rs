@@ -123,3 +123,16 @@ impl FromRequest for Viewer {
         })
     }
 }
+
+/// Refuses anyone but an admin.
+pub fn admin(current: &CurrentAccount) -> Result<()> {
+    if current.0.is_admin {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Kind::Forbidden,
+            "forbidden",
+            "this needs an admin account",
+        ))
+    }
+}

@@ -7,7 +7,10 @@ pub mod entities;
 pub mod federation;
 pub mod files;
 pub mod health;
+pub mod interactions;
 pub mod media;
+pub mod mirrors;
+pub mod moderation;
 pub mod oauth;
 pub mod oembed;
 pub mod pages;
@@ -88,7 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/@{name}/{id}", web::get().to(pages::status_page))
                 .route("/static/{file}", web::get().to(pages::asset))
                 .route("/healthz", web::get().to(health::healthz))
-                .route("/metrics", web::get().to(accounts::metrics))
+                .route("/metrics", web::get().to(mirrors::metrics))
                 .route("/oauth/token", web::post().to(oauth::token))
                 .route("/oauth/revoke", web::post().to(oauth::revoke))
                 .route(
@@ -104,10 +107,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     "/api/v1/accounts/update_credentials",
                     web::patch().to(accounts::update_credentials),
                 )
-                .route("/api/v1/accounts/{id}/block", web::post().to(accounts::shun))
-                .route("/api/v1/accounts/{id}/unblock", web::post().to(accounts::shun))
-                .route("/api/v1/accounts/{id}/mute", web::post().to(accounts::shun))
-                .route("/api/v1/accounts/{id}/unmute", web::post().to(accounts::shun))
+                .route("/api/v1/accounts/{id}/block", web::post().to(moderation::shun))
+                .route("/api/v1/accounts/{id}/unblock", web::post().to(moderation::shun))
+                .route("/api/v1/accounts/{id}/mute", web::post().to(moderation::shun))
+                .route("/api/v1/accounts/{id}/unmute", web::post().to(moderation::shun))
                 .route(
                     "/api/v1/follow_requests",
                     web::get().to(accounts::follow_requests),
@@ -120,8 +123,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     "/api/v1/follow_requests/{id}/reject",
                     web::post().to(accounts::answer_request),
                 )
-                .route("/api/v1/reports", web::post().to(accounts::report))
-                .route("/api/v1/admin/reports", web::get().to(accounts::reports))
+                .route("/api/v1/reports", web::post().to(moderation::report))
+                .route("/api/v1/admin/reports", web::get().to(moderation::reports))
                 .route("/api/v1/accounts/{id}", web::get().to(accounts::show))
                 .route(
                     "/api/v1/accounts/{id}/statuses",
@@ -135,29 +138,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/api/v2/search", web::get().to(accounts::search))
                 .route(
                     "/api/v1/statuses/{id}/favourite",
-                    web::post().to(accounts::interact),
+                    web::post().to(interactions::interact),
                 )
                 .route(
                     "/api/v1/statuses/{id}/unfavourite",
-                    web::post().to(accounts::interact),
+                    web::post().to(interactions::interact),
                 )
-                .route("/api/v1/statuses/{id}/reblog", web::post().to(accounts::interact))
+                .route(
+                    "/api/v1/statuses/{id}/reblog",
+                    web::post().to(interactions::interact),
+                )
                 .route(
                     "/api/v1/statuses/{id}/unreblog",
-                    web::post().to(accounts::interact),
-                )
-                .route("/api/v1/statuses/{id}/context", web::get().to(accounts::context))
-                .route(
-                    "/api/v1/admin/domain_blocks",
-                    web::get().to(accounts::domain_blocks),
+                    web::post().to(interactions::interact),
                 )
                 .route(
+                    "/api/v1/statuses/{id}/context",
+                    web::get().to(interactions::context),
+                )
+                .route(
                     "/api/v1/admin/domain_blocks",
-                    web::post().to(accounts::block_domain),
+                    web::get().to(moderation::domain_blocks),
+                )
+                .route(
+                    "/api/v1/admin/domain_blocks",
+                    web::post().to(moderation::block_domain),
                 )
                 .route(
                     "/api/v1/admin/domain_blocks/{domain}",
-                    web::delete().to(accounts::unblock_domain),
+                    web::delete().to(moderation::unblock_domain),
                 )
                 .route("/api/v2/media", web::post().to(media::upload))
                 .route(
@@ -179,14 +188,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 )
                 .route("/api/v1/timelines/home", web::get().to(statuses::home_timeline))
                 .route("/media/{id}/master.m3u8", web::get().to(media::master_playlist))
-                .route("/api/v1/admin/mirrors", web::get().to(accounts::mirrors))
+                .route("/api/v1/admin/mirrors", web::get().to(mirrors::mirrors))
                 .route(
                     "/api/v1/admin/mirrors/{id}/verify",
-                    web::post().to(accounts::verify_mirror),
+                    web::post().to(mirrors::verify_mirror),
                 )
                 .route(
                     "/api/v1/admin/mirroring/follow",
-                    web::post().to(accounts::mirror_peer),
+                    web::post().to(mirrors::mirror_peer),
                 )
                 .route("/files/{key:.+}", web::get().to(files::serve))
                 .route("/files/{key:.+}", web::head().to(files::serve))
