@@ -115,7 +115,7 @@ async fn timed_copy(b: &AppState, status_id: &str) -> Res<(f64, f64, (f64, f64),
     let before = proc_kb("VmRSS") as f64 / 1024.0;
     let (cpu, _) = cpu_ticks();
     let start = Instant::now();
-    let copied = mirror::copy::copy(b, status_id).await?;
+    let copied = mirror::copy::copy(b, status_id, None).await?;
     let seconds = start.elapsed().as_secs_f64();
     let (_, size) = copied.ok_or("B made no copy")?;
     let cpu = cpu_ticks().0.saturating_sub(cpu) as f64 / 100.0;

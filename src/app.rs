@@ -30,6 +30,8 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// The one client for talking to other servers (guarded against private addresses).
     pub http: crate::federation::client::Client,
+    /// Shared by every copy this process makes, whichever worker runs it.
+    pub mirror_limits: Arc<crate::mirror::limits::HostLimits>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
         // Made once, here, so no request waits for RSA key generation.
         crate::federation::instance::keys(&db).await?;
         let http = crate::federation::client::Client::new(&config.federation, config.public_url())?;
+        let config_mirroring = config.mirroring.clone();
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -49,6 +52,10 @@ impl AppState {
             queue,
             templates: Arc::new(Templates::new()?),
             http,
+            mirror_limits: Arc::new(crate::mirror::limits::HostLimits::new(
+                config_mirroring.max_bytes_per_second_per_host,
+                config_mirroring.max_copies_per_host,
+            )),
         };
         crate::mirror::peers::follow_configured(&state).await?;
         Ok(state)
@@ -74,6 +81,10 @@ impl AppState {
         registry.register(
             crate::mirror::peers::FOLLOW_PEER,
             Arc::new(crate::mirror::peers::FollowPeer { state: self.clone() }),
+        );
+        registry.register(
+            crate::mirror::strategy::PLAN,
+            Arc::new(crate::mirror::strategy::Planner { state: self.clone() }),
         );
         registry.register(
             crate::mirror::copy::VERIFY,

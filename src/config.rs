@@ -225,6 +225,67 @@ pub struct MirroringConfig {
     pub quota_bytes: u64,
     /// How often every stored copy is read back and checked against its hash list.
     pub reverify_interval_seconds: u64,
+    /// What to copy, in order of preference, each with its own share of the space. None
+    /// given: everything from followed instances, within `quota_bytes`.
+    pub strategies: Vec<MirrorStrategy>,
+    /// Download speed allowed per origin host, across all copies this process makes; 0: no cap.
+    pub max_bytes_per_second_per_host: u64,
+    /// Copies fetched at once from one origin host.
+    pub max_copies_per_host: usize,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyKind {
+    /// Every public video of the followed instances, newest kept first.
+    All,
+    /// Videos published within `max_age_seconds`; older ones give way.
+    RecentlyAdded,
+    /// The videos with the most views (the origin's count plus plays here).
+    MostViewed,
+}
+
+impl StrategyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::All => "all",
+            StrategyKind::RecentlyAdded => "recently_added",
+            StrategyKind::MostViewed => "most_viewed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorStrategy {
+    pub strategy: StrategyKind,
+    pub quota_bytes: u64,
+    /// A copy is kept at least this long, whatever the quota, so copies do not churn.
+    #[serde(default)]
+    pub min_lifetime_seconds: u64,
+    /// For `recently_added`: how recent a video must be.
+    #[serde(default = "default_max_age")]
+    pub max_age_seconds: u64,
+}
+
+fn default_max_age() -> u64 {
+    7 * 24 * 3600
+}
+
+impl MirroringConfig {
+    /// The strategies in force: the configured ones, or everything within the global quota.
+    pub fn effective_strategies(&self) -> Vec<MirrorStrategy> {
+        if self.strategies.is_empty() {
+            vec![MirrorStrategy {
+                strategy: StrategyKind::All,
+                quota_bytes: self.quota_bytes,
+                min_lifetime_seconds: 0,
+                max_age_seconds: default_max_age(),
+            }]
+        } else {
+            self.strategies.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -341,6 +402,9 @@ impl Default for MirroringConfig {
             accept_from: AcceptFrom::Followings,
             quota_bytes: 10 * 1024 * 1024 * 1024,
             reverify_interval_seconds: 7 * 24 * 3600,
+            strategies: Vec::new(),
+            max_bytes_per_second_per_host: 0,
+            max_copies_per_host: 1,
         }
     }
 }
@@ -458,6 +522,16 @@ impl Config {
         }
         if self.workers.max_attempts == 0 {
             return Err(key_error("workers.max_attempts", "expected at least 1"));
+        }
+        let kinds: Vec<_> = self.mirroring.strategies.iter().map(|s| s.strategy).collect();
+        if kinds.iter().enumerate().any(|(i, k)| kinds[..i].contains(k)) {
+            return Err(key_error(
+                "mirroring.strategies",
+                "each strategy may be listed once",
+            ));
+        }
+        if self.mirroring.max_copies_per_host == 0 {
+            return Err(key_error("mirroring.max_copies_per_host", "expected at least 1"));
         }
         if self.transcoding.resolutions.is_empty() {
             return Err(key_error(

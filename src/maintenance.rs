@@ -53,6 +53,10 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;
     // Stored copies of other servers' videos are read back now and then: rot is found here.
     report.copies_checked = crate::mirror::copy::schedule_checks(state).await?;
+    // Mirrors that stopped renewing their promise are no longer listed.
+    db::mirrors::forget_expired(&state.db).await?;
+    // Views change and videos age: what the strategies want changes with them.
+    crate::mirror::strategy::schedule(state).await?;
     // Servers marked dead are asked again; one that answers gets its parked deliveries.
     if let Err(e) = crate::federation::outbox::probe_dead_peers(state).await {
         tracing::warn!(error = %e, "cannot probe dead servers");

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Backend, Instance};
+use common::{Backend, Instance, start_federated as instance_with};
 use serde_json::{Value, json};
 
 /// Instances that may talk to each other over plain HTTP on loopback.
@@ -15,15 +15,6 @@ async fn instance(backend: Backend) -> Instance {
     instance_with(backend, |_| {}).await
 }
 
-async fn instance_with(backend: Backend, tweak: impl FnOnce(&mut kaleido::config::Config)) -> Instance {
-    common::start_with(backend, |c| {
-        c.federation.allow_private_addresses = true;
-        c.federation.allow_http = true;
-        c.workers.retry_base_ms = 100;
-        tweak(c);
-    })
-    .await
-}
 
 fn host(app: &Instance) -> String {
     app.url.trim_start_matches("http://").to_owned()
@@ -718,34 +709,26 @@ async fn an_instance_that_was_down_gets_everything_once_back() {
     let bob = b.user("bob").await;
     follow(&b, &bob, &format!("alice@{}", host(&a))).await;
 
-    // B goes down (its database and store survive).
+    // B goes down (its database and store survive) while A posts twice, and comes back at the
+    // same address.
     let b_host = host(&b);
-    let mut config = (*b.running.state.config).clone();
-    config.server.bind = b_host.clone();
-    let Instance { running, dir, .. } = b;
-    running.stop().await;
-
-    for text in ["While you were away, one", "While you were away, two"] {
-        let (status, _) = post(&a, &alice, "/api/v1/statuses", json!({ "status": text })).await;
-        assert_eq!(status, 200);
-    }
-    // A notices: the deliveries fail, and after a second of nothing but failures B is dead.
-    common::eventually(20, "A to mark B dead", || async {
-        kaleido::db::federation::peer_dead(a.db(), &b_host)
-            .await
-            .expect("db")
-            .then_some(())
-    })
-    .await;
-
-    // B comes back at the same address: both posts arrive, none lost.
-    let running = kaleido::app::start(config).await.expect("B restarts");
-    let b = Instance {
-        url: running.url(),
-        running,
-        http: reqwest::Client::new(),
-        dir,
-    };
+    let b = b
+        .restart(|| async {
+            for text in ["While you were away, one", "While you were away, two"] {
+                let (status, _) = post(&a, &alice, "/api/v1/statuses", json!({ "status": text })).await;
+                assert_eq!(status, 200);
+            }
+            // A notices: the deliveries fail, and after a second of nothing but failures B is dead.
+            common::eventually(20, "A to mark B dead", || async {
+                kaleido::db::federation::peer_dead(a.db(), &b_host)
+                    .await
+                    .expect("db")
+                    .then_some(())
+            })
+            .await;
+        })
+        .await;
+    // Both posts arrive, none lost.
     assert_eq!(host(&b), b_host);
     arrives(&b, &bob, "While you were away, one").await;
     arrives(&b, &bob, "While you were away, two").await;

@@ -4,18 +4,9 @@
 
 mod common;
 
-use common::{Backend, Instance};
+use common::{Backend, Instance, start_federated as instance_with};
 use serde_json::{Value, json};
 
-async fn instance_with(backend: Backend, tweak: impl FnOnce(&mut kaleido::config::Config)) -> Instance {
-    common::start_with(backend, |c| {
-        c.federation.allow_private_addresses = true;
-        c.federation.allow_http = true;
-        c.workers.retry_base_ms = 100;
-        tweak(c);
-    })
-    .await
-}
 
 async fn get(app: &Instance, token: &str, path: &str) -> (u16, Value) {
     let response = app
@@ -35,10 +26,15 @@ async fn bytes(app: &Instance, url: &str) -> Vec<u8> {
     response.bytes().await.expect("body").to_vec()
 }
 
-/// A posts a short video; returns its media id once B holds a verified copy.
+/// A posts a three-second video; returns its media id.
 async fn post_video(a: &Instance, token: &str) -> String {
+    post_clip(a, token, 3, "Pier at dawn").await
+}
+
+/// A posts a video of `seconds`; returns its media id.
+async fn post_clip(a: &Instance, token: &str, seconds: u32, caption: &str) -> String {
     let response = a
-        .upload(token, common::clip(3, 640, 360), "clip.mp4", "video/mp4")
+        .upload(token, common::clip(seconds, 640, 360), "clip.mp4", "video/mp4")
         .await;
     let media: Value = response.json().await.expect("json");
     let media_id = media["id"].as_str().expect("id").to_owned();
@@ -46,7 +42,7 @@ async fn post_video(a: &Instance, token: &str) -> String {
         .http
         .post(format!("{}/api/v1/statuses", a.url))
         .bearer_auth(token)
-        .json(&json!({ "status": "Pier at dawn", "media_ids": [media_id] }))
+        .json(&json!({ "status": caption, "media_ids": [media_id] }))
         .send()
         .await
         .expect("post");
@@ -54,13 +50,38 @@ async fn post_video(a: &Instance, token: &str) -> String {
     media_id
 }
 
-async fn mirror_pair(accept_from: &'static str) -> (Instance, Instance, String, String) {
-    mirror_pair_with(accept_from, u64::MAX).await
+/// The copies B holds, as its admin API lists them.
+async fn held(b: &Instance, b_admin: &str) -> Vec<Value> {
+    let (_, list) = get(b, b_admin, "/api/v1/admin/mirrors").await;
+    list["held"].as_array().cloned().unwrap_or_default()
 }
 
+/// Waits for B to hold a verified copy; returns it as the admin API lists it.
+async fn verified_copy(b: &Instance, b_admin: &str, secs: u64) -> Value {
+    common::eventually(secs, "B to hold a verified copy", || async {
+        held(b, b_admin)
+            .await
+            .into_iter()
+            .find(|m| m["state"] == "verified")
+    })
+    .await
+}
+
+/// Whose copies A lists for its media.
+async fn listed_copies(a: &Instance, token: &str, media_id: &str) -> Value {
+    let (_, media) = get(a, token, &format!("/api/v1/media/{media_id}")).await;
+    media["kaleido"]["mirrors"].clone()
+}
+
+async fn mirror_pair(accept_from: &'static str) -> (Instance, Instance, String, String) {
+    mirror_pair_with(accept_from, |_| {}).await
+}
+
+/// Origin A (SQLite, local files) and mirror B (PostgreSQL, S3) whose instance actor follows
+/// A's; returns them with a user token on A and an admin token on B.
 async fn mirror_pair_with(
     accept_from: &'static str,
-    quota_bytes: u64,
+    tweak_b: impl FnOnce(&mut kaleido::config::Config),
 ) -> (Instance, Instance, String, String) {
     let a = instance_with(Backend::SqliteLocal, |c| {
         c.mirroring.accept_from = match accept_from {
@@ -72,7 +93,7 @@ async fn mirror_pair_with(
     let a_url = a.url.clone();
     let b = instance_with(Backend::PostgresS3, |c| {
         c.mirroring.follow = vec![a_url];
-        c.mirroring.quota_bytes = quota_bytes;
+        tweak_b(c);
     })
     .await;
     kaleido::accounts::create(b.db(), "admin", "correct horse battery", true)
@@ -95,15 +116,7 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
     let media_id = post_video(&a, &alice).await;
 
     // B's copy is verified, then A lists B among the video's copies.
-    let held = common::eventually(60, "B to hold a verified copy", || async {
-        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
-        list["held"]
-            .as_array()?
-            .iter()
-            .find(|m| m["state"] == "verified")
-            .cloned()
-    })
-    .await;
+    let held = verified_copy(&b, &b_admin, 60).await;
     assert!(held["size_bytes"].as_i64().unwrap_or(0) > 0, "{held}");
     // The copy is dereferenceable at its id, as the CacheFile it announced.
     let cache_file: Value = b
@@ -118,9 +131,37 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
         .expect("json");
     assert_eq!(cache_file["type"], "CacheFile");
     assert_eq!(cache_file["url"]["mediaType"], "application/x-mpegURL");
+    // PeerTube's shape: the copy's folder, where the master keeps the origin's file name.
+    let folder = cache_file["url"]["href"].as_str().expect("href");
+    assert!(!folder.ends_with(".m3u8"), "{cache_file}");
+    let master_in_folder = bytes(&b, &format!("{folder}/master.m3u8")).await;
+    assert!(master_in_folder.starts_with(b"#EXTM3U"));
+    // The poster was copied too: B's page shows it from B.
+    let (_, status) = get(
+        &b,
+        &b_admin,
+        &format!("/api/v1/statuses/{}", held["status_id"].as_str().expect("status")),
+    )
+    .await;
+    let media_on_b = status["media_attachments"][0]["id"]
+        .as_str()
+        .expect("media")
+        .to_owned();
+    let poster = b
+        .http
+        .get(format!("{}/media/{media_on_b}/poster", b.url))
+        .send()
+        .await
+        .expect("poster");
+    assert_eq!(
+        poster.status(),
+        200,
+        "the poster redirect was followed to B's copy"
+    );
+    assert!(poster.url().as_str().starts_with(&b.url), "{}", poster.url());
+    assert_eq!(poster.headers()["content-type"], "image/jpeg");
     common::eventually(20, "A to list B's copy", || async {
-        let (_, media) = get(&a, &alice, &format!("/api/v1/media/{media_id}")).await;
-        (media["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
     })
     .await;
     // A's admins see who mirrors their videos.
@@ -131,6 +172,26 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
     let (_, ours) = get(&a, &a_admin, "/api/v1/admin/mirrors").await;
     assert_eq!(ours["ours"][0]["mirror"], b.url);
     assert_eq!(ours["ours"][0]["media_id"], media_id);
+    // A copy whose promise ran out without renewal is not listed, and the clean-up forgets it.
+    let gone = "http://gone.example";
+    kaleido::db::mirrors::add_copy(
+        a.db(),
+        &media_id,
+        gone,
+        &format!("{gone}/master.m3u8"),
+        &format!("{gone}/mirrors/1"),
+        &format!("{gone}/actor"),
+        Some(kaleido::db::now_ms() - 1),
+    )
+    .await
+    .expect("add");
+    assert_eq!(listed_copies(&a, &alice, &media_id).await, json!([b.url]));
+    assert_eq!(
+        kaleido::db::mirrors::forget_expired(a.db())
+            .await
+            .expect("forget"),
+        1
+    );
 
     // The playlist players get: each rendition from A, then from B, same attributes.
     let master =
@@ -181,15 +242,7 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
 async fn an_origin_that_accepts_nobody_lists_no_one() {
     let (a, b, alice, b_admin) = mirror_pair("nobody").await;
     let media_id = post_video(&a, &alice).await;
-    common::eventually(60, "B to hold a verified copy", || async {
-        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
-        list["held"]
-            .as_array()?
-            .iter()
-            .any(|m| m["state"] == "verified")
-            .then_some(())
-    })
-    .await;
+    verified_copy(&b, &b_admin, 60).await;
     // The announcement has been delivered and processed by now; A still lists no copy.
     common::eventually(20, "B's announcement to be delivered", || async {
         let jobs = kaleido::db::jobs::list_by_kind(b.db(), "federation.deliver")
@@ -201,8 +254,7 @@ async fn an_origin_that_accepts_nobody_lists_no_one() {
     })
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let (_, media) = get(&a, &alice, &format!("/api/v1/media/{media_id}")).await;
-    assert_eq!(media["kaleido"]["mirrors"], json!([]));
+    assert_eq!(listed_copies(&a, &alice, &media_id).await, json!([]));
     a.stop().await;
     b.stop().await;
 }
@@ -210,35 +262,14 @@ async fn an_origin_that_accepts_nobody_lists_no_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playback_survives_the_origin_going_away_in_chromium() {
     let (a, b, alice, b_admin) = mirror_pair("followings").await;
-    let response = a
-        .upload(&alice, common::clip(30, 640, 360), "long.mp4", "video/mp4")
-        .await;
-    let media: Value = response.json().await.expect("json");
-    let media_id = media["id"].as_str().expect("id").to_owned();
-    let created = a
-        .http
-        .post(format!("{}/api/v1/statuses", a.url))
-        .bearer_auth(&alice)
-        .json(&json!({ "status": "Thirty seconds of harbour", "media_ids": [media_id] }))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(created.status(), 200);
-    let held = common::eventually(120, "B to hold a verified copy", || async {
-        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
-        list["held"]
-            .as_array()?
-            .iter()
-            .find(|m| m["state"] == "verified")
-            .cloned()
-    })
-    .await;
+    post_clip(&a, &alice, 30, "Thirty seconds of harbour").await;
+    let held = verified_copy(&b, &b_admin, 120).await;
     let page = format!(
         "{}/statuses/{}",
         b.url,
         held["status_id"].as_str().expect("status")
     );
-    play_while_the_origin_dies(&page, a, &b.url).await;
+    play_while_the_origin_dies(&page, a, &b.url, (&b, &b_admin)).await;
     b.stop().await;
 }
 
@@ -246,15 +277,7 @@ async fn playback_survives_the_origin_going_away_in_chromium() {
 async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
     let (a, b, alice, b_admin) = mirror_pair("followings").await;
     post_video(&a, &alice).await;
-    let held = common::eventually(60, "B to hold a verified copy", || async {
-        let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
-        list["held"]
-            .as_array()?
-            .iter()
-            .find(|m| m["state"] == "verified")
-            .cloned()
-    })
-    .await;
+    let held = verified_copy(&b, &b_admin, 60).await;
     let mirror_id = held["id"].as_str().expect("id").to_owned();
 
     // One byte flips in B's store, inside the last segment of a rendition.
@@ -354,18 +377,19 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_its_quota_a_mirror_drops_the_oldest_copy_and_says_so() {
     // A quota smaller than any copy: only the newest stays.
-    let (a, b, alice, b_admin) = mirror_pair_with("followings", 1).await;
+    let (a, b, alice, b_admin) = mirror_pair_with("followings", |c| c.mirroring.quota_bytes = 1).await;
     let first = post_video(&a, &alice).await;
     common::eventually(60, "A to list B's copy of the first video", || async {
-        let (_, media) = get(&a, &alice, &format!("/api/v1/media/{first}")).await;
-        (media["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+        (listed_copies(&a, &alice, &first).await == json!([b.url])).then_some(())
     })
     .await;
     let second = post_video(&a, &alice).await;
     common::eventually(60, "the first copy to give way to the second", || async {
-        let (_, one) = get(&a, &alice, &format!("/api/v1/media/{first}")).await;
-        let (_, two) = get(&a, &alice, &format!("/api/v1/media/{second}")).await;
-        (one["kaleido"]["mirrors"] == json!([]) && two["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+        let (one, two) = (
+            listed_copies(&a, &alice, &first).await,
+            listed_copies(&a, &alice, &second).await,
+        );
+        (one == json!([]) && two == json!([b.url])).then_some(())
     })
     .await;
     let (_, list) = get(&b, &b_admin, "/api/v1/admin/mirrors").await;
@@ -424,23 +448,9 @@ async fn a_third_instances_viewer_keeps_playing_when_the_origin_dies_in_chromium
     })
     .await;
 
-    let response = a
-        .upload(&alice, common::clip(30, 640, 360), "long.mp4", "video/mp4")
-        .await;
-    let media: Value = response.json().await.expect("json");
-    let media_id = media["id"].as_str().expect("id").to_owned();
-    let created = a
-        .http
-        .post(format!("{}/api/v1/statuses", a.url))
-        .bearer_auth(&alice)
-        .json(&json!({ "status": "Thirty seconds of harbour", "media_ids": [media_id] }))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(created.status(), 200);
+    let media_id = post_clip(&a, &alice, 30, "Thirty seconds of harbour").await;
     common::eventually(120, "A to list B's copy", || async {
-        let (_, m) = get(&a, &alice, &format!("/api/v1/media/{media_id}")).await;
-        (m["kaleido"]["mirrors"] == json!([b.url])).then_some(())
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
     })
     .await;
     // C hears of the copy with the video (A's Update), and its playlist names both.
@@ -466,7 +476,11 @@ async fn a_third_instances_viewer_keeps_playing_when_the_origin_dies_in_chromium
     assert_eq!(mirrors["held"][0]["state"], "verified");
 
     let page = format!("{}/statuses/{status_on_c}", c.url);
-    play_while_the_origin_dies(&page, a, &b.url).await;
+    kaleido::accounts::create(c.db(), "admin", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let c_admin = c.login("admin", "correct horse battery").await;
+    play_while_the_origin_dies(&page, a, &b.url, (&c, &c_admin)).await;
     b.stop().await;
     c.stop().await;
 }
@@ -474,7 +488,8 @@ async fn a_third_instances_viewer_keeps_playing_when_the_origin_dies_in_chromium
 /// Plays `page` in Chromium, stops the origin `a` mid-playback, and checks what a viewer sees:
 /// playback goes on past the player's buffer without a visible stall, later fragments come from
 /// the copy at `copy_url`, and a fresh visit with the origin gone plays from the copy too.
-async fn play_while_the_origin_dies(page: &str, a: Instance, copy_url: &str) {
+/// The viewer's instance counts the failover and the view its player reported.
+async fn play_while_the_origin_dies(page: &str, a: Instance, copy_url: &str, viewer: (&Instance, &str)) {
     let marks = tempfile::tempdir().expect("dir");
     let player = tokio::spawn(common::node(
         "failover.mjs",
@@ -518,4 +533,216 @@ async fn play_while_the_origin_dies(page: &str, a: Instance, copy_url: &str) {
         !after_reload.is_empty() && after_reload.iter().all(|f| f.starts_with(copy_url)),
         "{report}"
     );
+    let (instance, admin) = viewer;
+    let metrics = instance
+        .http
+        .get(format!("{}/metrics", instance.url))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let failovers = metric(&metrics, "kaleido_player_failovers_total");
+    assert!(failovers >= 1, "the player's failover was not counted: {metrics}");
+    let status_id = page.rsplit('/').next().expect("status id");
+    let views = kaleido::db::statuses::views(instance.db(), status_id)
+        .await
+        .expect("views");
+    assert!(views >= 1, "over twenty seconds watched and no view counted");
+}
+
+fn metric(text: &str, name: &str) -> i64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The status B holds for the video A posted with `caption`, and its media id on B.
+async fn remote_post_on_b(b: &Instance, token: &str, caption: &str) -> (String, String) {
+    common::eventually(30, "B to receive A's post", || async {
+        let (_, timeline) = get(b, token, "/api/v1/timelines/public?remote=true").await;
+        let status = timeline
+            .as_array()?
+            .iter()
+            .find(|s| s["content"].as_str().is_some_and(|c| c.contains(caption)))?
+            .clone();
+        Some((
+            status["id"].as_str()?.to_owned(),
+            status["media_attachments"][0]["id"].as_str()?.to_owned(),
+        ))
+    })
+    .await
+}
+
+async fn plan(b: &Instance, b_admin: &str) -> Value {
+    let response = b
+        .http
+        .post(format!("{}/api/v1/admin/mirrors/plan", b.url))
+        .bearer_auth(b_admin)
+        .send()
+        .await
+        .expect("plan");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+async fn watch(b: &Instance, media_id: &str, times: usize) {
+    for _ in 0..times {
+        let r = b
+            .http
+            .post(format!("{}/media/{media_id}/views", b.url))
+            .send()
+            .await
+            .expect("view");
+        assert_eq!(r.status(), 204);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn most_viewed_copies_what_is_watched_and_keeps_each_copy_its_minimum_lifetime() {
+    const LIFETIME_S: u64 = 6;
+    let (a, b, alice, b_admin) = mirror_pair_with("followings", |c| {
+        c.mirroring.strategies = vec![kaleido::config::MirrorStrategy {
+            strategy: kaleido::config::StrategyKind::MostViewed,
+            // Room for one copy: the most watched.
+            quota_bytes: 1,
+            min_lifetime_seconds: LIFETIME_S,
+            max_age_seconds: 86_400,
+        }];
+    })
+    .await;
+    let quiet = post_clip(&a, &alice, 3, "Quiet harbour").await;
+    let busy = post_clip(&a, &alice, 3, "Busy harbour").await;
+    let (_, quiet_on_b) = remote_post_on_b(&b, &b_admin, "Quiet harbour").await;
+    let (_, busy_on_b) = remote_post_on_b(&b, &b_admin, "Busy harbour").await;
+    // Nobody has watched either: nothing is copied.
+    let nothing = plan(&b, &b_admin).await;
+    assert_eq!(nothing["copy"], json!([]), "{nothing}");
+    assert!(held(&b, &b_admin).await.is_empty());
+
+    // Viewers on B watch one of them twice: it is copied, and A lists B for it.
+    watch(&b, &busy_on_b, 2).await;
+    let planned = plan(&b, &b_admin).await;
+    assert_eq!(planned["copy"][0]["strategy"], "most_viewed", "{planned}");
+    let first = verified_copy(&b, &b_admin, 60).await;
+    common::eventually(20, "A to list B's copy of the busy video", || async {
+        (listed_copies(&a, &alice, &busy).await == json!([b.url])).then_some(())
+    })
+    .await;
+
+    // The other becomes the most watched, but the first copy is younger than its lifetime.
+    watch(&b, &quiet_on_b, 5).await;
+    let held_back = plan(&b, &b_admin).await;
+    assert_eq!(
+        held_back,
+        json!({ "copy": [], "drop": [] }),
+        "within the minimum lifetime"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(LIFETIME_S)).await;
+    // Past it: the most watched is copied and the least watched gives way once it is verified.
+    let planned = plan(&b, &b_admin).await;
+    assert_eq!(planned["copy"].as_array().map(Vec::len), Some(1), "{planned}");
+    common::eventually(60, "the busy copy to give way to the quiet one", || async {
+        let copies = held(&b, &b_admin).await;
+        let state_of = |id: &Value| {
+            copies
+                .iter()
+                .find(|m| m["id"] == *id)
+                .map(|m| m["state"].as_str().unwrap_or_default().to_owned())
+        };
+        let quiet_state = copies
+            .iter()
+            .find(|m| m["id"] != first["id"])
+            .map(|m| m["state"].as_str().unwrap_or_default().to_owned());
+        (state_of(&first["id"]).as_deref() == Some("dropped") && quiet_state.as_deref() == Some("verified"))
+            .then_some(())
+    })
+    .await;
+    common::eventually(20, "A to list B for the quiet video only", || async {
+        let (q, b_) = (
+            listed_copies(&a, &alice, &quiet).await,
+            listed_copies(&a, &alice, &busy).await,
+        );
+        (q == json!([b.url]) && b_ == json!([])).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Bytes in the unfinished (`.part`) files of B's copies in progress.
+fn partial_bytes(tmp: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![tmp.join("mirrors")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "part") {
+                total += entry.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_cut_short_by_a_restart_resumes_where_it_stopped_within_the_speed_cap() {
+    const RATE: u64 = 100_000;
+    let (a, b, alice, b_admin) = mirror_pair_with("followings", |c| {
+        c.mirroring.max_bytes_per_second_per_host = RATE;
+    })
+    .await;
+    let media_id = post_clip(&a, &alice, 10, "Slow tide").await;
+    let tmp = b.tmp_path();
+    common::eventually(60, "B's copy to be under way", || async {
+        (partial_bytes(&tmp) > 50_000).then_some(())
+    })
+    .await;
+    let copied = |b: &Instance| {
+        let db = b.db().clone();
+        async move {
+            kaleido::db::mirrors::metrics(&db)
+                .await
+                .expect("metrics")
+                .into_iter()
+                .find(|(name, _)| name == "mirror_bytes_copied_total")
+                .map_or(0, |(_, v)| v)
+        }
+    };
+    // B stops mid-copy (the download is cut off); what it had fetched stays on disk.
+    let mut partial = 0;
+    let b = b
+        .restart(|| async {
+            partial = partial_bytes(&tmp);
+        })
+        .await;
+    assert!(partial > 0, "nothing was left half-fetched");
+    let restarted = std::time::Instant::now();
+    let before = copied(&b).await;
+    let copy = verified_copy(&b, &b_admin, 120).await;
+    let size = copy["size_bytes"].as_u64().expect("size");
+    let fetched = copied(&b).await;
+    // Only what was missing was fetched again: every byte of the copy came over once.
+    assert_eq!(
+        fetched as u64 + partial,
+        size,
+        "fetched {fetched} (of which {before} before the restart), {partial} kept from before, copy {size}"
+    );
+    // And no faster than the cap allows (a quarter-second burst aside).
+    let rest = (size - partial - before as u64) as f64 / RATE as f64;
+    assert!(
+        restarted.elapsed().as_secs_f64() >= rest - 0.3,
+        "{rest:.2} s of bytes at the cap came in {:?}",
+        restarted.elapsed()
+    );
+    common::eventually(20, "A to list B's copy", || async {
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
 }

@@ -120,6 +120,8 @@ pub struct Mirror {
     pub state: String,
     pub error: Option<String>,
     pub verified_at: Option<i64>,
+    pub strategy: String,
+    pub poster_key: Option<String>,
 }
 
 fn mirror_from_row(r: &sqlx::any::AnyRow) -> Result<Mirror> {
@@ -133,21 +135,31 @@ fn mirror_from_row(r: &sqlx::any::AnyRow) -> Result<Mirror> {
         state: r.try_get("state")?,
         error: r.try_get("error")?,
         verified_at: r.try_get("verified_at")?,
+        strategy: r.try_get("strategy")?,
+        poster_key: r.try_get("poster_key")?,
     })
 }
 
-/// A copy to make; returns the existing one when the status already has one.
-pub async fn start_mirror(db: &Db, status_id: &str, video_uri: &str, origin_master: &str) -> Result<Mirror> {
-    let _ = sqlx::query(
-        "INSERT INTO mirrors (id, status_id, video_uri, origin_master, state, created_at) VALUES ($1, $2, $3, $4, 'copying', $5)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(status_id)
-    .bind(video_uri)
-    .bind(origin_master)
-    .bind(now_ms())
-    .execute(&db.pool)
-    .await;
+/// A copy to make for `strategy`; an existing row for the status is taken over (a retried or
+/// renewed copy keeps its id, so files it already fetched can be reused). A dropped copy
+/// starts its lifetime again.
+pub async fn start_mirror(
+    db: &Db,
+    status_id: &str,
+    video_uri: &str,
+    origin_master: &str,
+    strategy: &str,
+) -> Result<Mirror> {
+    if !claim(db, status_id, video_uri, origin_master, strategy).await? {
+        sqlx::query(
+            "UPDATE mirrors SET state = 'copying', strategy = $1, origin_master = $2 WHERE status_id = $3",
+        )
+        .bind(strategy)
+        .bind(origin_master)
+        .bind(status_id)
+        .execute(&db.pool)
+        .await?;
+    }
     let row = sqlx::query("SELECT * FROM mirrors WHERE status_id = $1")
         .bind(status_id)
         .fetch_one(&db.pool)
@@ -185,17 +197,133 @@ pub async fn due_for_check(db: &Db, before: i64) -> Result<Vec<String>> {
     )
 }
 
-/// Verified copies, oldest first, with their sizes: the order they give way in.
-pub async fn verified_oldest_first(db: &Db) -> Result<Vec<Mirror>> {
-    let rows = sqlx::query("SELECT * FROM mirrors WHERE state = 'verified' ORDER BY created_at, id")
-        .fetch_all(&db.pool)
-        .await?;
-    rows.iter().map(mirror_from_row).collect()
+/// Every copy not dropped, with what the strategies weigh it by.
+pub async fn held(db: &Db) -> Result<Vec<crate::mirror::strategy::Held>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.status_id, m.strategy, m.size_bytes, m.state, m.created_at,
+                s.created_at AS published_at, s.views + s.remote_views AS views
+         FROM mirrors m JOIN statuses s ON s.id = m.status_id WHERE m.state <> 'dropped'",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let state: String = r.try_get("state")?;
+            Ok(crate::mirror::strategy::Held {
+                mirror_id: r.try_get("id")?,
+                status_id: r.try_get("status_id")?,
+                strategy: r.try_get("strategy")?,
+                size_bytes: r.try_get("size_bytes")?,
+                created_at: r.try_get("created_at")?,
+                published_at: r.try_get("published_at")?,
+                views: r.try_get("views")?,
+                verified: state == "verified",
+                copying: state == "copying",
+            })
+        })
+        .collect()
 }
 
-pub async fn mark_dropped(db: &Db, id: &str, reason: &str) -> Result<()> {
-    sqlx::query("UPDATE mirrors SET state = 'dropped', error = $1 WHERE id = $2")
-        .bind(reason)
+/// Public remote videos we hold no copy of, with their authors' ids: the newest and the most
+/// viewed, `limit` of each.
+pub async fn candidates(db: &Db, limit: i64) -> Result<Vec<(String, crate::mirror::strategy::Candidate)>> {
+    let mut out: Vec<(String, crate::mirror::strategy::Candidate)> = Vec::new();
+    const BY_DATE: &str = "ORDER BY published_at DESC, s.id LIMIT $1";
+    const BY_VIEWS: &str = "ORDER BY views DESC, s.id LIMIT $1";
+    for order in [BY_DATE, BY_VIEWS] {
+        let sql = format!(
+            "SELECT s.id, a.uri AS author, s.created_at AS published_at,
+                    s.views + s.remote_views AS views
+             FROM statuses s
+             JOIN accounts a ON a.id = s.account_id
+             LEFT JOIN mirrors m ON m.status_id = s.id
+             WHERE s.visibility = 'public' AND s.reblog_of_id IS NULL AND a.domain IS NOT NULL
+               AND (m.id IS NULL OR m.state = 'dropped')
+               AND EXISTS (SELECT 1 FROM status_media sm JOIN media md ON md.id = sm.media_id
+                           WHERE sm.status_id = s.id AND md.remote_hls_url IS NOT NULL)
+             {order}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await?;
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            if out.iter().any(|(_, c)| c.status_id == id) {
+                continue;
+            }
+            out.push((
+                r.try_get::<Option<String>, _>("author")?.unwrap_or_default(),
+                crate::mirror::strategy::Candidate {
+                    status_id: id,
+                    published_at: r.try_get("published_at")?,
+                    views: r.try_get("views")?,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// False when it was dropped already.
+pub async fn mark_dropped(db: &Db, id: &str, reason: &str) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE mirrors SET state = 'dropped', error = $1 WHERE id = $2 AND state <> 'dropped'")
+            .bind(reason)
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Takes a video for copying: true when no copy of it was held (or the last was dropped).
+pub async fn claim(
+    db: &Db,
+    status_id: &str,
+    video_uri: &str,
+    origin_master: &str,
+    strategy: &str,
+) -> Result<bool> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO mirrors (id, status_id, video_uri, origin_master, state, strategy, created_at)
+         VALUES ($1, $2, $3, $4, 'copying', $5, $6) ON CONFLICT (status_id) DO NOTHING",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(status_id)
+    .bind(video_uri)
+    .bind(origin_master)
+    .bind(strategy)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    if inserted.rows_affected() > 0 {
+        return Ok(true);
+    }
+    let retaken = sqlx::query(
+        "UPDATE mirrors SET state = 'copying', strategy = $1, origin_master = $2, error = NULL, created_at = $3
+         WHERE status_id = $4 AND state = 'dropped'",
+    )
+    .bind(strategy)
+    .bind(origin_master)
+    .bind(now)
+    .bind(status_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(retaken.rows_affected() > 0)
+}
+
+pub async fn for_status(db: &Db, status_id: &str) -> Result<Option<Mirror>> {
+    let row = sqlx::query("SELECT * FROM mirrors WHERE status_id = $1")
+        .bind(status_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(mirror_from_row).transpose()
+}
+
+pub async fn set_poster(db: &Db, id: &str, poster_key: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE mirrors SET poster_key = $1 WHERE id = $2")
+        .bind(poster_key)
         .bind(id)
         .execute(&db.pool)
         .await?;
@@ -239,10 +367,11 @@ pub async fn add_copy(
     master_url: &str,
     cachefile_uri: &str,
     actor_uri: &str,
+    expires_at: Option<i64>,
 ) -> Result<bool> {
     let now = now_ms();
     let updated = sqlx::query(
-        "UPDATE media_mirrors SET master_url = $1, cachefile_uri = $2, actor_uri = $3, verified_at = $4
+        "UPDATE media_mirrors SET master_url = $1, cachefile_uri = $2, actor_uri = $3, verified_at = $4, expires_at = $7
          WHERE media_id = $5 AND base_url = $6",
     )
     .bind(master_url)
@@ -251,12 +380,13 @@ pub async fn add_copy(
     .bind(now)
     .bind(media_id)
     .bind(base_url)
+    .bind(expires_at)
     .execute(&db.pool)
     .await?;
     if updated.rows_affected() == 0 {
         let inserted = sqlx::query(
-            "INSERT INTO media_mirrors (media_id, base_url, master_url, cachefile_uri, actor_uri, verified_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO media_mirrors (media_id, base_url, master_url, cachefile_uri, actor_uri, verified_at, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(media_id)
         .bind(base_url)
@@ -264,6 +394,7 @@ pub async fn add_copy(
         .bind(cachefile_uri)
         .bind(actor_uri)
         .bind(now)
+        .bind(expires_at)
         .execute(&db.pool)
         .await;
         return match inserted {
@@ -273,6 +404,15 @@ pub async fn add_copy(
         };
     }
     Ok(false)
+}
+
+/// Forgets copies whose mirrors let their promise run out without renewing it.
+pub async fn forget_expired(db: &Db) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM media_mirrors WHERE expires_at IS NOT NULL AND expires_at <= $1")
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn remove_copy(db: &Db, cachefile_uri: &str, actor_uri: &str) -> Result<bool> {
@@ -303,13 +443,17 @@ pub async fn copies_of_ours(db: &Db) -> Result<Vec<(String, String, i64)>> {
         .collect()
 }
 
-/// The known copies of a media: (base URL, master playlist URL), oldest first.
+/// The known copies of a media not past their promise: (base URL, master playlist URL),
+/// oldest first.
 pub async fn copies(db: &Db, media_id: &str) -> Result<Vec<(String, String)>> {
-    let rows =
-        sqlx::query("SELECT base_url, master_url FROM media_mirrors WHERE media_id = $1 ORDER BY created_at")
-            .bind(media_id)
-            .fetch_all(&db.pool)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT base_url, master_url FROM media_mirrors
+         WHERE media_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at",
+    )
+    .bind(media_id)
+    .bind(now_ms())
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("base_url")?, r.try_get("master_url")?)))
         .collect()

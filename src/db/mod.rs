@@ -80,6 +80,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "mirroring",
         include_str!("../../migrations/sqlite/0007_mirroring.sql"),
     ),
+    (
+        8,
+        "mirror strategies",
+        include_str!("../../migrations/sqlite/0008_mirror_strategies.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -116,6 +121,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "mirroring",
         include_str!("../../migrations/postgres/0007_mirroring.sql"),
+    ),
+    (
+        8,
+        "mirror strategies",
+        include_str!("../../migrations/postgres/0008_mirror_strategies.sql"),
     ),
 ];
 

@@ -57,6 +57,37 @@ async fn insert_row(tx: &mut super::Tx, status: &Status) -> Result<()> {
 
 /// Stores a status and its attachments (in order) in one transaction, with the job that
 /// federates it when it is published already.
+/// The origin's view count of a remote video, as it last told us.
+pub async fn set_remote_views(db: &Db, status_id: &str, views: i64) -> Result<()> {
+    sqlx::query("UPDATE statuses SET remote_views = $1 WHERE id = $2")
+        .bind(views)
+        .bind(status_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// One more play, here, of the post that carries `media_id`. False when there is no such post.
+pub async fn add_view(db: &Db, media_id: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE statuses SET views = views + 1
+         WHERE id IN (SELECT status_id FROM status_media WHERE media_id = $1) AND published_at IS NOT NULL",
+    )
+    .bind(media_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Plays counted here.
+pub async fn views(db: &Db, status_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT views FROM statuses WHERE id = $1")
+        .bind(status_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .unwrap_or(0))
+}
+
 pub async fn insert(
     db: &Db,
     status: &Status,

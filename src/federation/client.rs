@@ -223,7 +223,7 @@ impl Client {
 
     /// Part of a file (`Range: bytes=start-end`, end inclusive), at most `cap` bytes.
     pub async fn get_range(&self, raw: &str, start: u64, end: u64, cap: usize) -> Result<Vec<u8>> {
-        let (_, response) = self.fetch(raw, "*/*", None, Some((start, end))).await?;
+        let (_, response) = self.fetch(raw, "*/*", None, Some((start, Some(end)))).await?;
         let body = read_capped(response, cap).await?;
         if body.len() as u64 != end.saturating_sub(start) + 1 {
             return Err(remote_error(format!("{raw} did not answer the range asked for")));
@@ -231,28 +231,58 @@ impl Client {
         Ok(body)
     }
 
-    /// Streams a file to `path`, refusing more than `cap` bytes. Returns its size.
-    pub async fn download(&self, raw: &str, path: &std::path::Path, cap: u64) -> Result<u64> {
+    /// Streams a file to `path`, refusing more than `cap` bytes in all. Bytes already in `path`
+    /// (an earlier attempt cut short) are kept and only the rest is asked for; a server that
+    /// ignores the range sends the whole file again. `pace` is awaited after each chunk (a
+    /// bandwidth cap). Returns the file's size and the bytes fetched now.
+    pub async fn download_resuming<F, Fut>(
+        &self,
+        raw: &str,
+        path: &std::path::Path,
+        cap: u64,
+        mut pace: F,
+    ) -> Result<(u64, u64)>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         use tokio::io::AsyncWriteExt;
-        let (_, mut response) = self.fetch(raw, "*/*", None, None).await?;
-        if response.content_length().is_some_and(|n| n > cap) {
+        let have = tokio::fs::metadata(path).await.map(|m| m.len()).unwrap_or(0);
+        let (_, mut response) = match self
+            .fetch(raw, "*/*", None, (have > 0).then_some((have, None)))
+            .await
+        {
+            Ok(answer) => answer,
+            // A refused range (the file was complete after all, or changed): start over.
+            Err(_) if have > 0 => self.fetch(raw, "*/*", None, None).await?,
+            Err(e) => return Err(e),
+        };
+        let resumed = have > 0 && response.status() == StatusCode::PARTIAL_CONTENT;
+        let mut size = if resumed { have } else { 0 };
+        if response.content_length().is_some_and(|n| n + size > cap) {
             return Err(remote_error(format!("{raw} is larger than {cap} bytes")));
         }
-        let mut file = tokio::fs::File::create(path).await?;
-        let mut size = 0u64;
+        let mut file = if resumed {
+            tokio::fs::OpenOptions::new().append(true).open(path).await?
+        } else {
+            tokio::fs::File::create(path).await?
+        };
+        let mut fetched = 0u64;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| remote_error(format!("reading {raw}: {}", describe(&e))))?
         {
             size += chunk.len() as u64;
+            fetched += chunk.len() as u64;
             if size > cap {
                 return Err(remote_error(format!("{raw} is larger than {cap} bytes")));
             }
             file.write_all(&chunk).await?;
+            pace(chunk.len()).await;
         }
         file.flush().await?;
-        Ok(size)
+        Ok((size, fetched))
     }
 
     /// A GET through the guard, redirects re-checked; a success or an error.
@@ -261,7 +291,7 @@ impl Client {
         raw: &str,
         accept: &str,
         signer: Option<&Signer>,
-        range: Option<(u64, u64)>,
+        range: Option<(u64, Option<u64>)>,
     ) -> Result<(Url, reqwest::Response)> {
         let mut url = self.check_url(raw)?;
         for _ in 0..=MAX_REDIRECTS {
@@ -270,8 +300,10 @@ impl Client {
                 .get(url.clone())
                 .header("accept", accept)
                 .header("user-agent", &self.user_agent);
-            if let Some((start, end)) = range {
-                request = request.header("range", format!("bytes={start}-{end}"));
+            match range {
+                Some((start, Some(end))) => request = request.header("range", format!("bytes={start}-{end}")),
+                Some((start, None)) => request = request.header("range", format!("bytes={start}-")),
+                None => {}
             }
             if let Some(signer) = signer {
                 let (this, url2, signer) = (self.clone(), url.clone(), signer.clone());

@@ -456,7 +456,11 @@ async fn on_post(
         return Ok(());
     }
     let is_video = parsed.media.iter().any(|m| m.hls_url.is_some());
+    let views = parsed.views;
     let stored = resolve::store_post(state, parsed).await?;
+    if let Some(views) = views {
+        db::statuses::set_remote_views(&state.db, &stored.id, views).await?;
+    }
     // A public video from an instance we mirror: copy it.
     let author_uri = author.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_default();
     if known.is_none()
@@ -464,12 +468,8 @@ async fn on_post(
         && stored.visibility == crate::domain::status::Visibility::Public
         && crate::mirror::peers::mirrored_host(state, &author_uri).await?
     {
-        let job = state.queue.prepare(
-            crate::mirror::copy::COPY,
-            &crate::mirror::copy::CopyPayload { status_id: stored.id },
-        )?;
-        db::jobs::enqueue(&state.db.pool, &job).await?;
-        state.queue.wake();
+        // The strategies decide whether it is copied, and which copy gives way for it.
+        crate::mirror::strategy::schedule(state).await?;
     }
     Ok(())
 }

@@ -142,6 +142,8 @@ pub async fn status_object(state: &AppState, status_id: &str) -> Result<Option<(
         .iter()
         .find(|m| m.kind == crate::domain::media::MediaKind::Video)
     {
+        // Plays counted here: what PeerTube's "most viewed" mirrors (and ours) rank by.
+        object["views"] = serde_json::json!(db::statuses::views(&state.db, &status.id).await?);
         let copies = db::mirrors::copies(&state.db, &video.id).await?;
         objects::add_mirrors(
             &mut object,

@@ -168,6 +168,8 @@ pub struct RemoteStatus {
     pub in_reply_to: Option<String>,
     pub published_ms: Option<i64>,
     pub media: Vec<RemoteMedia>,
+    /// PeerTube's view count of a video, as the origin last said.
+    pub views: Option<i64>,
 }
 
 pub const POST_TYPES: [&str; 6] = ["Note", "Video", "Article", "Page", "Image", "Question"];
@@ -193,7 +195,8 @@ fn visibility(object: &Value) -> Visibility {
     }
 }
 
-fn published_ms(raw: Option<&str>) -> Option<i64> {
+/// An RFC 3339 time (`published`, `expires`) in epoch milliseconds.
+pub fn time_ms(raw: Option<&str>) -> Option<i64> {
     let t = time::OffsetDateTime::parse(raw?, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
@@ -363,8 +366,9 @@ pub fn post(object: &Value, origin: &str) -> Result<RemoteStatus> {
         sensitive: object.get("sensitive").and_then(Value::as_bool).unwrap_or(false) || !summary.is_empty(),
         spoiler_text: summary.chars().take(500).collect(),
         in_reply_to: object.get("inReplyTo").and_then(id_of).map(str::to_owned),
-        published_ms: published_ms(str_of(object, "published")),
+        published_ms: time_ms(str_of(object, "published")),
         media,
+        views: object.get("views").and_then(Value::as_i64).filter(|v| *v >= 0),
     })
 }
 

@@ -320,6 +320,7 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
                     master,
                     master,
                     &parsed_author_uri(&author),
+                    None,
                 )
                 .await?;
             }

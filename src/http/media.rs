@@ -76,6 +76,40 @@ pub async fn master_playlist(state: web::Data<AppState>, id: web::Path<String>) 
         .body(body))
 }
 
+/// A remote video's poster: our copy's when we hold one (so the page needs nothing of an
+/// origin that is gone), else the origin's.
+pub async fn poster(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    let media = db::media::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("poster"))?;
+    let url = crate::mirror::playlist::poster_for(&state, &media)
+        .await?
+        .ok_or_else(|| Error::not_found("poster"))?;
+    Ok(HttpResponse::Found()
+        .insert_header(("Location", url))
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .finish())
+}
+
+/// The player's "watched for a while" beacon: plays here rank videos for mirroring and are
+/// the `views` a local video federates.
+pub async fn view(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    if !db::statuses::add_view(&state.db, &id).await? {
+        return Err(Error::not_found("media"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The player's "moved to another copy" beacon, for `/metrics`: failovers happen in browsers.
+pub async fn failover(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    db::media::get(&state.db, &id)
+        .await?
+        .filter(|m| m.kind == crate::domain::media::MediaKind::Video)
+        .ok_or_else(|| Error::not_found("media"))?;
+    db::mirrors::count(&state.db, "player_failovers_total", 1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 async fn read_text(field: &mut actix_multipart::Field) -> Result<String> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {

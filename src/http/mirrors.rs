@@ -24,6 +24,7 @@ pub async fn mirrors(state: web::Data<AppState>, current: CurrentAccount) -> Res
                 "origin_master": m.origin_master,
                 "state": m.state,
                 "error": m.error,
+                "strategy": m.strategy,
                 "size_bytes": m.size_bytes,
                 "verified_at": m.verified_at.map(entities::rfc3339),
             })
@@ -55,6 +56,16 @@ pub async fn mirror_peer(
     let request: MirrorPeerRequest = super::body::parse(&req, &bytes)?;
     crate::mirror::peers::follow(&state, &request.url).await?;
     Ok(HttpResponse::Ok().json(json!({ "following": request.url.trim_end_matches('/') })))
+}
+
+/// Runs the strategies now: copies dropped and copies started, as ids.
+pub async fn plan(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
+    admin(&current)?;
+    let plan = crate::mirror::strategy::run(&state).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "copy": plan.copy.iter().map(|(status, kind)| json!({ "status_id": status, "strategy": kind.as_str() })).collect::<Vec<_>>(),
+        "drop": plan.drop.iter().map(|(mirror, why)| json!({ "id": mirror, "reason": why })).collect::<Vec<_>>(),
+    })))
 }
 
 /// Reads one stored copy back now and checks it; a rotten one is withdrawn and copied again.

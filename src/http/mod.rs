@@ -188,6 +188,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 )
                 .route("/api/v1/timelines/home", web::get().to(statuses::home_timeline))
                 .route("/media/{id}/master.m3u8", web::get().to(media::master_playlist))
+                .route("/media/{id}/poster", web::get().to(media::poster))
+                .route("/media/{id}/views", web::post().to(media::view))
+                .route("/media/{id}/failovers", web::post().to(media::failover))
+                .route("/api/v1/admin/mirrors/plan", web::post().to(mirrors::plan))
                 .route("/api/v1/admin/mirrors", web::get().to(mirrors::mirrors))
                 .route(
                     "/api/v1/admin/mirrors/{id}/verify",

@@ -26,6 +26,8 @@ pub struct Photo {
     /// Videos: the master playlist and the still shown before playing.
     pub hls: Option<String>,
     pub poster: Option<String>,
+    /// For the player's beacons (views, failovers).
+    pub media_id: String,
 }
 
 #[derive(Serialize)]
@@ -68,7 +70,14 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
                 .hls_url
                 .as_ref()
                 .map(|_| format!("{}/media/{}/master.m3u8", state.config.public_url(), media.id)),
-            poster: remote.preview_url.clone(),
+            // Through this instance too: our copy's poster outlives the origin.
+            poster: match (media.kind, &remote.preview_url) {
+                (MediaKind::Video, Some(_)) => {
+                    Some(format!("{}/media/{}/poster", state.config.public_url(), media.id))
+                }
+                _ => remote.preview_url.clone(),
+            },
+            media_id: media.id.clone(),
         };
     }
     let ready = media.state == MediaState::Ready;
@@ -111,6 +120,7 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
             .variant("thumb")
             .filter(|_| ready && media.kind == MediaKind::Video)
             .map(|v| file_url(state, &v.key)),
+        media_id: media.id.clone(),
     }
 }
 

@@ -20,8 +20,15 @@ use crate::{
     storage::{self, Key},
 };
 
-/// How long a copy is promised for; the mirror re-announces before it runs out.
-const LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How long a copy is promised for: two re-verification intervals (at least a day), so the
+/// `Update` after each sound check comes well before the promise runs out.
+fn lifetime_ms(state: &AppState) -> i64 {
+    let interval = i64::try_from(state.config.mirroring.reverify_interval_seconds).unwrap_or(i64::MAX / 4000);
+    interval.saturating_mul(2000).max(24 * 3600 * 1000)
+}
+
+/// The longest promise an origin takes from a mirror, whatever it says.
+const MAX_PROMISE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Tells the origin of a verified copy that we hold it: `Create` the first time, `Update`
 /// (a later expiry) after each successful re-verification.
@@ -81,15 +88,31 @@ fn cache_file(state: &AppState, mirror: &db::mirrors::Mirror, master_key: &str, 
         "type": "CacheFile",
         "attributedTo": instance_actor_id(state),
         "object": mirror.video_uri,
-        "expires": rfc3339(mirror.verified_at.unwrap_or_else(db::now_ms) + LIFETIME_MS),
+        "expires": rfc3339(mirror.verified_at.unwrap_or_else(db::now_ms) + lifetime_ms(state)),
         "url": {
             "type": "Link",
             "mediaType": "application/x-mpegURL",
-            "href": file_url(state, master_key),
+            // The copy's folder, as PeerTube names its redundancy (players there append file
+            // names to it); the master keeps the origin's file name inside it.
+            "href": folder_of(&file_url(state, master_key)),
         },
         "to": [owner],
         "cc": [],
     })
+}
+
+fn folder_of(url: &str) -> String {
+    url.rsplit_once('/').map_or(url, |(folder, _)| folder).to_owned()
+}
+
+/// The master playlist of an announced copy. PeerTube's `href` names the copy's folder, whose
+/// files keep the origin's names; an `href` to a playlist is taken as the master itself.
+fn copy_master(href: &str, our_master_key: &str) -> String {
+    if href.ends_with(".m3u8") {
+        return href.to_owned();
+    }
+    let name = our_master_key.rsplit('/').next().unwrap_or(our_master_key);
+    format!("{}/{name}", href.trim_end_matches('/'))
 }
 
 /// A copy we hold, dereferenced at its id (None when it is not, or no longer, verified).
@@ -210,11 +233,35 @@ pub async fn on_cache_file(state: &AppState, actor: &Account, object: &Value) ->
         &storage::read_small(&state.store, &Key::parse(&hashes_key.key)?, MAX_PLAYLIST_BYTES).await?,
     )
     .map_err(|_| Error::internal("our own hash list is unreadable"))?;
-    check_sample(state, href, &hashes).await?;
-    let base = Url::parse(href)
+    let hls = media
+        .variant("hls")
+        .ok_or_else(|| refused("this video has no playlist"))?;
+    let master = copy_master(href, &hls.key);
+    check_sample(state, &master, &hashes).await?;
+    let base = Url::parse(&master)
         .map(|u| u.origin().ascii_serialization())
         .map_err(|_| refused("unreadable copy URL"))?;
-    let new = db::mirrors::add_copy(&state.db, &media.id, &base, href, id, &remote.uri).await?;
+    let now = db::now_ms();
+    let expires = parse::time_ms(parse::str_of(object, "expires"))
+        .unwrap_or(now + 7 * 24 * 3600 * 1000)
+        .min(now + MAX_PROMISE_MS);
+    if expires <= now {
+        tracing::info!(
+            reason = "its promise has run out",
+            "a mirror announcement ignored"
+        );
+        return Ok(());
+    }
+    let new = db::mirrors::add_copy(
+        &state.db,
+        &media.id,
+        &base,
+        &master,
+        id,
+        &remote.uri,
+        Some(expires),
+    )
+    .await?;
     tracing::info!(media = %media.id, copy = %base, "a verified copy is listed");
     if new {
         // Followers' servers learn of the copy with the video itself.
@@ -294,6 +341,27 @@ pub async fn on_undo(state: &AppState, actor: &Account, object: &Value) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_folder_holds_a_master_of_our_name() {
+        let ours = "media/01/hls/master.m3u8";
+        assert_eq!(
+            copy_master("https://mirror.example/static/redundancy/hls/e794", ours),
+            "https://mirror.example/static/redundancy/hls/e794/master.m3u8"
+        );
+        assert_eq!(
+            copy_master("https://b.example/files/mirrors/9/", ours),
+            "https://b.example/files/mirrors/9/master.m3u8"
+        );
+        assert_eq!(
+            copy_master("https://b.example/files/mirrors/9/master.m3u8", ours),
+            "https://b.example/files/mirrors/9/master.m3u8"
+        );
+        assert_eq!(
+            folder_of("https://b.example/files/mirrors/9/master.m3u8"),
+            "https://b.example/files/mirrors/9"
+        );
+    }
 
     #[test]
     fn the_first_segment_of_a_byte_range_playlist() {

@@ -9,6 +9,7 @@ use url::Url;
 use super::{HashList, MAX_PLAYLIST_BYTES, plain_name, range_of, uris};
 use crate::{
     app::AppState,
+    config::StrategyKind,
     db,
     error::{Error, Result},
     federation::{parse, resolve},
@@ -21,6 +22,9 @@ pub const COPY: &str = "mirror.copy";
 #[derive(Serialize, Deserialize)]
 pub struct CopyPayload {
     pub status_id: String,
+    /// The strategy the copy is made for; a re-copy of a rotten copy keeps its own.
+    #[serde(default)]
+    pub strategy: Option<String>,
 }
 
 /// The segment hash list a Video object points at (PeerTube's `sha256` Link in the HLS tag).
@@ -82,9 +86,8 @@ pub fn verify_file(path: &std::path::Path, name: &str, hashes: &HashList) -> Res
     Ok(())
 }
 
-/// Makes (or remakes) our copy of the video of `status_id`. Returns the copy's master key and
-/// its size.
-pub async fn copy(state: &AppState, status_id: &str) -> Result<Option<(String, i64)>> {
+/// The video of a remote status: its id, the status's ActivityPub id and its HLS master URL.
+async fn video_of(state: &AppState, status_id: &str) -> Result<Option<Video>> {
     let Some(status) = db::statuses::get(&state.db, status_id).await? else {
         return Ok(None);
     };
@@ -92,33 +95,159 @@ pub async fn copy(state: &AppState, status_id: &str) -> Result<Option<(String, i
         return Ok(None);
     };
     let media = db::statuses::media_of(&state.db, &[status.id.as_str()]).await?;
-    let Some(hls) = media.get(&status.id).and_then(|m| {
+    let Some(remote) = media.get(&status.id).and_then(|m| {
         m.iter()
-            .find_map(|m| m.remote.as_ref().and_then(|r| r.hls_url.clone()))
+            .find_map(|m| m.remote.as_ref().filter(|r| r.hls_url.is_some()))
     }) else {
         return Ok(None);
     };
-    let mirror = db::mirrors::start_mirror(&state.db, &status.id, &video_uri, &hls).await?;
-    let result = copy_into(state, &mirror.id, &video_uri, &hls).await;
+    Ok(Some(Video {
+        hls: remote.hls_url.clone().unwrap_or_default(),
+        poster: remote.preview_url.clone(),
+        status,
+        uri: video_uri,
+    }))
+}
+
+struct Video {
+    status: crate::domain::status::Status,
+    uri: String,
+    hls: String,
+    poster: Option<String>,
+}
+
+/// Queues a copy of the video of `status_id` for `strategy`, unless one is held or being made
+/// (two planners racing queue it once).
+pub async fn queue(state: &AppState, status_id: &str, strategy: StrategyKind) -> Result<bool> {
+    let Some(video) = video_of(state, status_id).await? else {
+        return Ok(false);
+    };
+    let status = &video.status;
+    if !db::mirrors::claim(&state.db, &status.id, &video.uri, &video.hls, strategy.as_str()).await? {
+        return Ok(false);
+    }
+    let job = state.queue.prepare(
+        COPY,
+        &CopyPayload {
+            status_id: status.id.clone(),
+            strategy: Some(strategy.as_str().to_owned()),
+        },
+    )?;
+    db::jobs::enqueue(&state.db.pool, &job).await?;
+    state.queue.wake();
+    Ok(true)
+}
+
+/// Makes (or remakes) our copy of the video of `status_id`. Returns the copy's master key and
+/// its size.
+pub async fn copy(
+    state: &AppState,
+    status_id: &str,
+    strategy: Option<&str>,
+) -> Result<Option<(String, i64)>> {
+    let Some(video) = video_of(state, status_id).await? else {
+        return Ok(None);
+    };
+    let status = &video.status;
+    let existing = db::mirrors::for_status(&state.db, &status.id).await?;
+    if existing.as_ref().is_some_and(|m| m.state == "dropped") {
+        // Let go while the job waited: copying it now would undo that decision.
+        return Ok(None);
+    }
+    let strategy = strategy
+        .map(str::to_owned)
+        .or_else(|| existing.map(|m| m.strategy))
+        .unwrap_or_else(|| StrategyKind::All.as_str().to_owned());
+    let mirror = db::mirrors::start_mirror(&state.db, &status.id, &video.uri, &video.hls, &strategy).await?;
+    let host = Url::parse(&video.hls)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    // Held for the whole copy: no origin serves more than its share of our copies at once.
+    let _slot = state.mirror_limits.slot(&host).await;
+    let result = copy_into(state, &mirror.id, &video).await;
     match &result {
-        Ok((key, size)) => {
-            db::mirrors::mirror_done(&state.db, &mirror.id, key, *size).await?;
-            db::mirrors::count(&state.db, "mirror_bytes_copied_total", *size).await?;
+        Ok(copied) => {
+            db::mirrors::mirror_done(&state.db, &mirror.id, &copied.master_key, copied.size).await?;
+            db::mirrors::set_poster(&state.db, &mirror.id, copied.poster_key.as_deref()).await?;
             super::announce::announce(state, &mirror.id).await?;
-            enforce_quota(state).await?;
+            // Weighs the new copy against its strategy's quota and starts the next one.
+            super::strategy::run(state).await?;
         }
         Err(e) => {
             db::mirrors::mirror_failed(&state.db, &mirror.id, &e.message).await?;
             db::mirrors::count(&state.db, "mirror_copy_failures_total", 1).await?;
         }
     }
-    result.map(Some)
+    result.map(|c| Some((c.master_key, c.size)))
 }
 
-async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str) -> Result<(String, i64)> {
+struct Copied {
+    master_key: String,
+    size: i64,
+    poster_key: Option<String>,
+}
+
+/// Fetches one file of the copy into the work folder, picking up where an earlier attempt
+/// stopped, and checks it. A file already complete and sound is not fetched again.
+async fn fetch_checked(
+    state: &AppState,
+    url: &Url,
+    path: &std::path::Path,
+    name: &str,
+    hashes: &HashList,
+) -> Result<u64> {
+    let check = |path: std::path::PathBuf| {
+        let (name, list) = (name.to_owned(), hashes.clone());
+        async move {
+            tokio::task::spawn_blocking(move || verify_file(&path, &name, &list))
+                .await
+                .map_err(|e| Error::internal("verification task failed").with_source(e))?
+        }
+    };
+    if tokio::fs::try_exists(path).await? {
+        if check(path.to_owned()).await.is_ok() {
+            return Ok(tokio::fs::metadata(path).await?.len());
+        }
+        tokio::fs::remove_file(path).await?;
+    }
+    let part = path.with_extension("part");
+    // Cut off after its last byte came in (while paced, say): complete already.
+    if tokio::fs::try_exists(&part).await? && check(part.clone()).await.is_ok() {
+        tokio::fs::rename(&part, path).await?;
+        return Ok(tokio::fs::metadata(path).await?.len());
+    }
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let limits = state.mirror_limits.clone();
+    let (size, fetched) = state
+        .http
+        .download_resuming(url.as_str(), &part, state.config.limits.max_upload_bytes, |n| {
+            let (limits, host) = (limits.clone(), host.clone());
+            async move { limits.pace(&host, n).await }
+        })
+        .await?;
+    db::mirrors::count(
+        &state.db,
+        "mirror_bytes_copied_total",
+        i64::try_from(fetched).unwrap_or(i64::MAX),
+    )
+    .await?;
+    // Nothing unverified is ever stored, let alone served: a bad file is thrown away whole
+    // (resuming it could only keep the bad bytes).
+    if let Err(e) = check(part.clone()).await {
+        tokio::fs::remove_file(&part).await?;
+        return Err(e);
+    }
+    tokio::fs::rename(&part, path).await?;
+    Ok(size)
+}
+
+async fn copy_into(state: &AppState, mirror_id: &str, source: &Video) -> Result<Copied> {
+    let hls = source.hls.as_str();
     resolve::ensure_allowed(state, hls).await?;
     let signer = resolve::instance_signer(state).await?;
-    let (_, video) = state.http.get_json(video_uri, Some(&signer)).await?;
+    // Read afresh from the origin: the hash list it names now is the one to check against.
+    let (_, video) = state.http.get_json(&source.uri, Some(&signer)).await?;
     let hashes_url = hash_list_url(&video).ok_or_else(|| refused("the video lists no segment hash list"))?;
     let hash_bytes = state.http.get_bytes(&hashes_url, MAX_PLAYLIST_BYTES).await?;
     let hashes: HashList =
@@ -128,8 +257,10 @@ async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str
         .map_err(|_| refused("the master playlist is not text"))?;
     let master_name = relative_name(&master_url, &master_url)?;
 
-    tokio::fs::create_dir_all(&state.config.storage.tmp_path).await?;
-    let work = tempfile::tempdir_in(&state.config.storage.tmp_path)?;
+    // A fixed folder per copy, kept across attempts and restarts: what is already fetched and
+    // sound is not asked of the origin again.
+    let work = state.config.storage.tmp_path.join("mirrors").join(mirror_id);
+    tokio::fs::create_dir_all(&work).await?;
     let mut files: Vec<(String, std::path::PathBuf, &'static str)> = Vec::new();
     let mut size = 0i64;
     for variant in uris(&master) {
@@ -142,7 +273,7 @@ async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str
             .get_bytes(variant_url.as_str(), MAX_PLAYLIST_BYTES)
             .await?;
         let text = String::from_utf8(playlist.clone()).map_err(|_| refused("a playlist is not text"))?;
-        let path = work.path().join(&variant_name);
+        let path = work.join(&variant_name);
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -156,25 +287,21 @@ async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str
             if files.iter().any(|(n, _, _)| *n == name) {
                 continue;
             }
-            let path = work.path().join(&name);
+            let path = work.join(&name);
             if let Some(parent) = path.parent() {
                 tokio::fs::create_dir_all(parent).await?;
             }
-            size += state
-                .http
-                .download(file_url.as_str(), &path, state.config.limits.max_upload_bytes)
-                .await? as i64;
-            // Nothing unverified is ever stored, let alone served.
-            let (check_path, check_name, list) = (path.clone(), name.clone(), hashes.clone());
-            tokio::task::spawn_blocking(move || verify_file(&check_path, &check_name, &list))
-                .await
-                .map_err(|e| Error::internal("verification task failed").with_source(e))??;
+            size += fetch_checked(state, &file_url, &path, &name, &hashes).await? as i64;
             files.push((name, path, "video/mp4"));
         }
     }
-    let master_path = work.path().join(&master_name);
+    let poster_key = match &source.poster {
+        Some(url) => copy_poster(state, mirror_id, url, &work).await,
+        None => None,
+    };
+    let master_path = work.join(&master_name);
     tokio::fs::write(&master_path, master.as_bytes()).await?;
-    let hashes_path = work.path().join("segments-sha256.json");
+    let hashes_path = work.join("segments-sha256.json");
     tokio::fs::write(&hashes_path, &hash_bytes).await?;
     files.push(("segments-sha256.json".into(), hashes_path, "application/json"));
     // The master goes last: a copy without its master is never listed.
@@ -183,7 +310,64 @@ async fn copy_into(state: &AppState, mirror_id: &str, video_uri: &str, hls: &str
         let key = Key::parse(&format!("mirrors/{mirror_id}/{name}"))?;
         state.store.put_path(&key, path, mime).await?;
     }
-    Ok((format!("mirrors/{mirror_id}/{master_name}"), size))
+    tokio::fs::remove_dir_all(&work).await?;
+    Ok(Copied {
+        master_key: format!("mirrors/{mirror_id}/{master_name}"),
+        size,
+        poster_key,
+    })
+}
+
+/// Copies the video's poster, so a page served from our copy shows it without the origin.
+/// No hash covers it, so it is kept only when it is plainly an image of a sane size; a poster
+/// that cannot be had does not fail the copy.
+async fn copy_poster(state: &AppState, mirror_id: &str, url: &str, work: &std::path::Path) -> Option<String> {
+    let cap = usize::try_from(state.config.limits.max_image_bytes).unwrap_or(usize::MAX);
+    let stored = async {
+        resolve::ensure_allowed(state, url).await?;
+        let bytes = state.http.get_bytes(url, cap).await?;
+        // Files are served with the type their name says.
+        let (mime, name) = match bytes.as_slice() {
+            [0xFF, 0xD8, 0xFF, ..] => ("image/jpeg", "poster.jpg"),
+            [0x89, b'P', b'N', b'G', ..] => ("image/png", "poster.png"),
+            [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => ("image/webp", "poster.webp"),
+            _ => return Err(refused("the poster is not a JPEG, PNG or WebP image")),
+        };
+        let path = work.join(name);
+        tokio::fs::write(&path, &bytes).await?;
+        let key = Key::parse(&format!("mirrors/{mirror_id}/{name}"))?;
+        state.store.put_path(&key, &path, mime).await?;
+        Ok::<_, Error>(key.as_str().to_owned())
+    };
+    match stored.await {
+        Ok(key) => Some(key),
+        Err(e) => {
+            tracing::info!(mirror = mirror_id, error = %e.message, "the poster is not copied");
+            None
+        }
+    }
+}
+
+/// Lets a copy go: the row says why, the files are deleted, the origin is told. Nothing
+/// happens when it was already gone (two planners may decide the same).
+pub async fn drop_copy(state: &AppState, mirror_id: &str, reason: &str) -> Result<()> {
+    let Some(mirror) = db::mirrors::mirror(&state.db, mirror_id).await? else {
+        return Ok(());
+    };
+    if !db::mirrors::mark_dropped(&state.db, mirror_id, reason).await? {
+        return Ok(());
+    }
+    for object in state.store.list(&format!("mirrors/{mirror_id}/")).await? {
+        state.store.delete(&object.key).await?;
+    }
+    super::announce::withdraw(state, &mirror).await?;
+    tracing::info!(
+        mirror = mirror_id,
+        bytes = mirror.size_bytes,
+        reason,
+        "a copy is dropped"
+    );
+    Ok(())
 }
 
 /// Reads a stored copy back and checks every segment against its hash list. A rotten copy is
@@ -261,6 +445,7 @@ pub async fn reverify(state: &AppState, mirror_id: &str) -> Result<bool> {
                 COPY,
                 &CopyPayload {
                     status_id: mirror.status_id.clone(),
+                    strategy: None,
                 },
             )?;
             db::jobs::enqueue(&state.db.pool, &job).await?;
@@ -268,30 +453,6 @@ pub async fn reverify(state: &AppState, mirror_id: &str) -> Result<bool> {
             Ok(false)
         }
     }
-}
-
-/// Keeps the copies within `mirroring.quota_bytes`: the oldest give way first (the newest
-/// copy stays even when it alone is over, so a small quota still mirrors something). Each
-/// dropped copy is deleted and withdrawn from its origin.
-pub async fn enforce_quota(state: &AppState) -> Result<Vec<String>> {
-    let quota = i64::try_from(state.config.mirroring.quota_bytes).unwrap_or(i64::MAX);
-    let copies = db::mirrors::verified_oldest_first(&state.db).await?;
-    let mut total: i64 = copies.iter().map(|m| m.size_bytes).sum();
-    let mut dropped = Vec::new();
-    for mirror in copies.iter().take(copies.len().saturating_sub(1)) {
-        if total <= quota {
-            break;
-        }
-        db::mirrors::mark_dropped(&state.db, &mirror.id, "over mirroring.quota_bytes").await?;
-        for object in state.store.list(&format!("mirrors/{}/", mirror.id)).await? {
-            state.store.delete(&object.key).await?;
-        }
-        super::announce::withdraw(state, mirror).await?;
-        tracing::info!(mirror = %mirror.id, bytes = mirror.size_bytes, "a copy dropped for the quota");
-        total -= mirror.size_bytes;
-        dropped.push(mirror.id.clone());
-    }
-    Ok(dropped)
 }
 
 pub const VERIFY: &str = "mirror.verify";
@@ -347,7 +508,7 @@ impl JobHandler for Copy {
     async fn run(&self, job: &JobRun) -> Result<(), JobError> {
         let payload: CopyPayload = job.payload()?;
         // A corrupt or unreachable origin may be fixed later: retried with backoff.
-        copy(&self.state, &payload.status_id)
+        copy(&self.state, &payload.status_id, payload.strategy.as_deref())
             .await
             .map_err(|e| JobError::retry(e.message))?;
         Ok(())

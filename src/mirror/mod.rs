@@ -4,8 +4,10 @@
 
 pub mod announce;
 pub mod copy;
+pub mod limits;
 pub mod peers;
 pub mod playlist;
+pub mod strategy;
 
 /// A playlist or hash list larger than this is not one.
 pub const MAX_PLAYLIST_BYTES: usize = 4 * 1024 * 1024;

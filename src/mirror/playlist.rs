@@ -112,6 +112,20 @@ pub async fn for_media(state: &AppState, media: &Media) -> Result<Playlist> {
     Ok(Playlist::Combined(combine(&master, &origin, &copies)))
 }
 
+/// Where a remote video's poster is best fetched: our copy's when we hold one, else the
+/// origin's.
+pub async fn poster_for(state: &AppState, media: &Media) -> Result<Option<String>> {
+    let Some(remote) = &media.remote else {
+        return Ok(None);
+    };
+    if let Some(copy) = db::mirrors::verified_for_media(&state.db, &media.id).await?
+        && let Some(key) = copy.poster_key
+    {
+        return Ok(Some(file_url(state, &key)));
+    }
+    Ok(remote.preview_url.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

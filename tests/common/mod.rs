@@ -167,6 +167,17 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> In
     }
 }
 
+/// An instance that may talk to others over plain HTTP on loopback, retrying quickly.
+pub async fn start_federated(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Instance {
+    start_with(backend, |c| {
+        c.federation.allow_private_addresses = true;
+        c.federation.allow_http = true;
+        c.workers.retry_base_ms = 100;
+        tweak(c);
+    })
+    .await
+}
+
 impl Instance {
     pub fn db(&self) -> &kaleido::db::Db {
         &self.running.state.db
@@ -247,6 +258,58 @@ impl Instance {
     pub async fn stop(self) {
         self.running.stop().await;
     }
+
+    /// Stops the instance (its database, store and files survive) and starts it again at the
+    /// same address, after `between` has run while it was down.
+    pub async fn restart<F: std::future::Future<Output = ()>>(self, between: impl FnOnce() -> F) -> Instance {
+        let mut config = (*self.running.state.config).clone();
+        config.server.bind = self.url.trim_start_matches("http://").to_owned();
+        let Instance {
+            running, dir, http, ..
+        } = self;
+        running.stop().await;
+        between().await;
+        let running = app::start(config).await.expect("the instance restarts");
+        Instance {
+            url: running.url(),
+            running,
+            http,
+            dir,
+        }
+    }
+}
+
+/// Signs in through the login form, as a person would (the session cookie stays in `client`),
+/// asking to go to `next` afterwards; returns the form's answer.
+pub async fn log_in_form(
+    app: &Instance,
+    client: &reqwest::Client,
+    user: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(format!("{}/login?next={next}", app.url))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a csrf field on the login page") + marker.len();
+    let csrf = page[start..].split('"').next().expect("value");
+    client
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("csrf", csrf),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .expect("login")
 }
 
 /// A small, real JPEG (96×64 gradient), encoded by the image crate.

@@ -7,6 +7,18 @@
     const select = player.querySelector("select.quality");
     const source = player.dataset.hls;
     if (!video) return;
+    const beacon = (what) => {
+      if (player.dataset.media) navigator.sendBeacon?.(`/media/${encodeURIComponent(player.dataset.media)}/${what}`);
+    };
+    // A view is ten seconds actually watched, once per page: plays rank videos for mirroring.
+    let watched = 0, last = null, counted = false;
+    video.addEventListener("timeupdate", () => {
+      const now = video.currentTime;
+      if (last !== null && !video.seeking && now > last && now - last < 1.5) watched += now - last;
+      last = now;
+      if (!counted && watched >= 10) { counted = true; beacon("views"); }
+    });
+    video.addEventListener("seeking", () => { last = null; });
 
     player.addEventListener("keydown", (event) => {
       if (event.target === select) return;
@@ -44,6 +56,15 @@
         hls.destroy();
         if (mp4) { video.src = mp4; video.load(); }
       }
+    });
+    // Each copy lives on its own server; hls.js leaves one only when it fails, so fragments
+    // coming from another server than the last are a failover worth counting.
+    let server = null;
+    hls.on(window.Hls.Events.FRAG_LOADED, (_, data) => {
+      let now = null;
+      try { now = new URL(data.frag.url, location.href).origin; } catch { return; }
+      if (server !== null && now !== server) beacon("failovers");
+      server = now;
     });
     hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
       if (!select) return;
