@@ -44,19 +44,7 @@ async fn log_in(
     user: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = page_text(client, format!("{}/login?next=/upload", app.url)).await;
-    let csrf = field(&page, "csrf");
-    client
-        .post(format!("{}/login", app.url))
-        .form(&[
-            ("username", user),
-            ("password", password),
-            ("csrf", csrf.as_str()),
-            ("next", "/upload"),
-        ])
-        .send()
-        .await
-        .expect("post")
+    common::log_in_form(app, client, user, password, "/upload").await
 }
 
 both_backends!(login_upload_post_and_read_pages, |backend| async move {

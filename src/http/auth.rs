@@ -24,6 +24,16 @@ pub struct Viewer {
     pub csrf_token: Option<String>,
 }
 
+impl Viewer {
+    /// Whether a form came with this session's CSRF token: the cookie alone would let another
+    /// site post the form in the viewer's name.
+    pub fn sent_own_token(&self, sent: &str) -> bool {
+        self.csrf_token
+            .as_deref()
+            .is_some_and(|expected| accounts::same_secret(expected, sent))
+    }
+}
+
 type Pending<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
 
 enum Credential {

@@ -1,6 +1,7 @@
 //! Routes and thin handlers: parse the request, call the domain, render the answer.
 
 pub mod accounts;
+pub mod admin_pages;
 pub mod auth;
 pub mod body;
 pub mod entities;
@@ -55,6 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/login", web::post().to(session::login))
                 .route("/logout", web::post().to(session::logout))
                 .route("/upload", web::get().to(session::upload_page))
+                .route("/admin/mirrors", web::get().to(admin_pages::mirrors))
+                .route("/admin/mirrors/follow", web::post().to(admin_pages::follow))
+                .route("/admin/mirrors/{id}/verify", web::post().to(admin_pages::verify))
                 .route("/statuses/{id}", web::get().to(pages::status_by_id))
                 .route("/statuses/{id}/embed", web::get().to(pages::embed))
                 .route("/api/oembed", web::get().to(oembed::oembed))

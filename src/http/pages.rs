@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("continue.html", include_str!("../../web/templates/continue.html")),
     ("player.html", include_str!("../../web/templates/player.html")),
     ("embed.html", include_str!("../../web/templates/embed.html")),
+    (
+        "admin_mirrors.html",
+        include_str!("../../web/templates/admin_mirrors.html"),
+    ),
 ];
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -287,11 +291,7 @@ pub async fn follow(
     let Some(me) = viewer.account.as_ref() else {
         return Ok(see_other(&format!("/login?next=/@{name}")));
     };
-    if !viewer
-        .csrf_token
-        .as_deref()
-        .is_some_and(|t| crate::accounts::same_secret(t, &form.csrf))
-    {
+    if !viewer.sent_own_token(&form.csrf) {
         return Err(crate::error::Error::new(
             crate::error::Kind::Forbidden,
             "invalid_csrf_token",

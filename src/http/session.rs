@@ -145,11 +145,7 @@ pub async fn logout(
     req: HttpRequest,
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse> {
-    let valid = viewer
-        .csrf_token
-        .as_deref()
-        .is_some_and(|t| accounts::same_secret(t, &form.csrf));
-    if !valid {
+    if !viewer.sent_own_token(&form.csrf) {
         return Err(Error::new(
             Kind::Forbidden,
             "invalid_csrf_token",
