@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
 
-
 /// A client that keeps cookies and shows redirects instead of following them, like the
 /// address bar after each step.
 fn browser() -> reqwest::Client {

@@ -15,7 +15,6 @@ async fn instance(backend: Backend) -> Instance {
     instance_with(backend, |_| {}).await
 }
 
-
 fn host(app: &Instance) -> String {
     app.url.trim_start_matches("http://").to_owned()
 }

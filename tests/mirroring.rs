@@ -7,7 +7,6 @@ mod common;
 use common::{Backend, Instance, start_federated as instance_with};
 use serde_json::{Value, json};
 
-
 async fn get(app: &Instance, token: &str, path: &str) -> (u16, Value) {
     let response = app
         .http
