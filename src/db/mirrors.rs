@@ -232,7 +232,7 @@ pub async fn candidates(db: &Db, limit: i64) -> Result<Vec<(String, crate::mirro
     const BY_VIEWS: &str = "ORDER BY views DESC, s.id LIMIT $1";
     for order in [BY_DATE, BY_VIEWS] {
         let sql = format!(
-            "SELECT s.id, a.uri AS author, s.created_at AS published_at,
+            "SELECT s.id, a.uri AS author, s.created_at AS published_at, m.id AS mirror_id,
                     s.views + s.remote_views AS views
              FROM statuses s
              JOIN accounts a ON a.id = s.account_id
@@ -258,6 +258,7 @@ pub async fn candidates(db: &Db, limit: i64) -> Result<Vec<(String, crate::mirro
                     status_id: id,
                     published_at: r.try_get("published_at")?,
                     views: r.try_get("views")?,
+                    dropped_before: r.try_get::<Option<String>, _>("mirror_id")?.is_some(),
                 },
             ));
         }

@@ -36,6 +36,8 @@ pub struct Candidate {
     pub status_id: String,
     pub published_at: i64,
     pub views: i64,
+    /// We held a copy once and let it go.
+    pub dropped_before: bool,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -125,9 +127,18 @@ pub fn plan(
             .max_by_key(|c| worth(kind, c.published_at, c.views));
         if let (Some(best), false) = (best, busy) {
             // Without room, only what beats a copy that may go (it goes once the new copy is
-            // verified, on the next round).
+            // verified, on the next round). Room is judged by a typical copy's size; a video
+            // this strategy let go comes back only when it beats a held copy, else a copy that
+            // does not fit would be made, dropped and made again forever.
             let better = least_useful.is_some_and(|w| worth(kind, best.published_at, best.views) > w);
-            if total < quota || better {
+            let verified: Vec<i64> = mine.iter().filter(|h| h.verified).map(|h| h.size_bytes).collect();
+            let typical = if verified.is_empty() {
+                0
+            } else {
+                verified.iter().sum::<i64>() / verified.len() as i64
+            };
+            let room = total.saturating_add(typical) <= quota && total < quota && !best.dropped_before;
+            if room || better {
                 out.copy.push((best.status_id.clone(), kind));
                 taken.push(&best.status_id);
             }
@@ -260,7 +271,42 @@ mod tests {
             status_id: id.into(),
             published_at: NOW - published_days_ago * DAY,
             views,
+            dropped_before: false,
         }
+    }
+
+    #[test]
+    fn a_copy_that_does_not_fit_is_not_made_dropped_and_made_again() {
+        let s = [strategy(StrategyKind::All, 100, 0)];
+        let h = [held("new", StrategyKind::All, 60, 1, 1, 0)];
+        // 40 bytes free, but a typical copy is 60: an older video is not started.
+        let p = plan(&s, i64::MAX, &h, &[candidate("old", 9, 0)], NOW);
+        assert!(p.copy.is_empty(), "{p:?}");
+        // Made anyway (the quota was larger then) and let go: not taken back for room alone.
+        let dropped = Candidate {
+            dropped_before: true,
+            ..candidate("old", 9, 0)
+        };
+        let p = plan(
+            &[strategy(StrategyKind::All, 1000, 0)],
+            i64::MAX,
+            &h,
+            std::slice::from_ref(&dropped),
+            NOW,
+        );
+        assert!(p.copy.is_empty(), "{p:?}");
+        // Unless it beats a held copy.
+        let p = plan(
+            &[strategy(StrategyKind::All, 1000, 0)],
+            i64::MAX,
+            &h,
+            &[Candidate {
+                published_at: NOW,
+                ..dropped
+            }],
+            NOW,
+        );
+        assert_eq!(p.copy.len(), 1);
     }
 
     #[test]
