@@ -49,6 +49,42 @@ async fn post_clip(a: &Instance, token: &str, seconds: u32, caption: &str) -> St
     media_id
 }
 
+async fn read_object(store: &kaleido::storage::Store, key: &kaleido::storage::Key) -> Vec<u8> {
+    let mut data = Vec::new();
+    let mut object = store.get(key, None).await.expect("get");
+    while let Some(chunk) = futures_util::StreamExt::next(&mut object.body).await {
+        data.extend_from_slice(&chunk.expect("chunk"));
+    }
+    data
+}
+
+async fn write_object(store: &kaleido::storage::Store, key: &kaleido::storage::Key, data: Vec<u8>) {
+    let size = data.len() as u64;
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(data))]);
+    store
+        .put(key, Box::pin(body), Some(size), "video/mp4")
+        .await
+        .expect("put");
+}
+
+/// Flips one byte inside the last segment of the first rendition file stored under `prefix`;
+/// returns the file's key and its sound bytes.
+async fn rot_a_rendition(store: &kaleido::storage::Store, prefix: &str) -> (kaleido::storage::Key, Vec<u8>) {
+    let objects = store.list(prefix).await.expect("list");
+    let file = objects
+        .iter()
+        .find(|o| o.key.as_str().ends_with(".mp4") && o.key.as_str().contains("p/"))
+        .expect("a rendition file")
+        .key
+        .clone();
+    let good = read_object(store, &file).await;
+    let mut data = good.clone();
+    let last = data.len() - 10;
+    data[last] ^= 0xff;
+    write_object(store, &file, data).await;
+    (file, good)
+}
+
 /// The copies B holds, as its admin API lists them.
 async fn held(b: &Instance, b_admin: &str) -> Vec<Value> {
     let (_, list) = get(b, b_admin, "/api/v1/admin/mirrors").await;
@@ -281,24 +317,7 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
 
     // One byte flips in B's store, inside the last segment of a rendition.
     let store = &b.running.state.store;
-    let objects = store.list(&format!("mirrors/{mirror_id}/")).await.expect("list");
-    let file = objects
-        .iter()
-        .find(|o| o.key.as_str().ends_with(".mp4"))
-        .expect("a rendition file");
-    let mut data = Vec::new();
-    let mut object = store.get(&file.key, None).await.expect("get");
-    while let Some(chunk) = futures_util::StreamExt::next(&mut object.body).await {
-        data.extend_from_slice(&chunk.expect("chunk"));
-    }
-    let good = data.clone();
-    let last = data.len() - 10;
-    data[last] ^= 0xff;
-    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(data))]);
-    store
-        .put(&file.key, Box::pin(body), Some(good.len() as u64), "video/mp4")
-        .await
-        .expect("put");
+    let (file, good) = rot_a_rendition(store, &format!("mirrors/{mirror_id}/")).await;
 
     // Re-verification finds it, withdraws the copy and fetches it again.
     let checked = b
@@ -339,12 +358,10 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
         (m["state"] == "verified").then_some(())
     })
     .await;
-    let mut again = Vec::new();
-    let mut object = store.get(&file.key, None).await.expect("get");
-    while let Some(chunk) = futures_util::StreamExt::next(&mut object.body).await {
-        again.extend_from_slice(&chunk.expect("chunk"));
-    }
-    assert!(again == good, "the rotten file was not replaced");
+    assert!(
+        read_object(store, &file).await == good,
+        "the rotten file was not replaced"
+    );
     let listed_at = || async {
         kaleido::db::mirrors::copies_of_ours(a.db())
             .await
@@ -738,6 +755,80 @@ async fn a_copy_cut_short_by_a_restart_resumes_where_it_stopped_within_the_speed
         "{rest:.2} s of bytes at the cap came in {:?}",
         restarted.elapsed()
     );
+    common::eventually(20, "A to list B's copy", || async {
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_that_does_not_match_the_hash_list_is_never_served_and_is_retried() {
+    let (a, b, alice, b_admin) = mirror_pair("followings").await;
+    // A's own file rots after its hash list was made; then alice posts the video.
+    let response = a
+        .upload(&alice, common::clip(3, 640, 360), "clip.mp4", "video/mp4")
+        .await;
+    let media: Value = response.json().await.expect("json");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    let (status, _) = a.wait_processed(&alice, &media_id).await;
+    assert_eq!(status, 200);
+    let store = &a.running.state.store;
+    let (file, good) = rot_a_rendition(store, &format!("media/{media_id}/hls/")).await;
+    let created = a
+        .http
+        .post(format!("{}/api/v1/statuses", a.url))
+        .bearer_auth(&alice)
+        .json(&json!({ "status": "Rotten pier", "media_ids": [media_id] }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), 200);
+
+    // B's copy fails its check: marked failed with the reason, counted, and never served.
+    let failed = common::eventually(60, "B's copy to fail its check", || async {
+        held(&b, &b_admin)
+            .await
+            .into_iter()
+            .find(|m| m["state"] == "failed")
+    })
+    .await;
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not match its hash")),
+        "{failed}"
+    );
+    let (_, on_b) = get(
+        &b,
+        &b_admin,
+        &format!(
+            "/api/v1/statuses/{}",
+            failed["status_id"].as_str().expect("status")
+        ),
+    )
+    .await;
+    let media_on_b = on_b["media_attachments"][0]["id"]
+        .as_str()
+        .expect("media")
+        .to_owned();
+    let master = String::from_utf8(bytes(&b, &format!("{}/media/{media_on_b}/master.m3u8", b.url)).await)
+        .expect("text");
+    assert!(!master.contains(&b.url), "B lists a copy that failed: {master}");
+    let leftovers = b
+        .running
+        .state
+        .store
+        .list(&format!("mirrors/{}/", failed["id"].as_str().expect("id")))
+        .await
+        .expect("list");
+    assert!(leftovers.is_empty(), "a failed copy left files in B's store");
+    assert_eq!(listed_copies(&a, &alice, &media_id).await, json!([]));
+
+    // A's file is mended; B's retry copies it and A lists the copy.
+    write_object(store, &file, good).await;
+    verified_copy(&b, &b_admin, 60).await;
     common::eventually(20, "A to list B's copy", || async {
         (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
     })

@@ -233,18 +233,19 @@ impl Client {
 
     /// Streams a file to `path`, refusing more than `cap` bytes in all. Bytes already in `path`
     /// (an earlier attempt cut short) are kept and only the rest is asked for; a server that
-    /// ignores the range sends the whole file again. `pace` is awaited after each chunk (a
-    /// bandwidth cap). Returns the file's size and the bytes fetched now.
+    /// ignores the range sends the whole file again. `each` gets every chunk with its offset in
+    /// the file (to check it, to pace the download) and may stop the download with an error.
+    /// Returns the file's size and the bytes fetched now.
     pub async fn download_resuming<F, Fut>(
         &self,
         raw: &str,
         path: &std::path::Path,
         cap: u64,
-        mut pace: F,
+        mut each: F,
     ) -> Result<(u64, u64)>
     where
-        F: FnMut(usize) -> Fut,
-        Fut: std::future::Future<Output = ()>,
+        F: FnMut(u64, &[u8]) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
     {
         use tokio::io::AsyncWriteExt;
         let have = tokio::fs::metadata(path).await.map(|m| m.len()).unwrap_or(0);
@@ -273,13 +274,14 @@ impl Client {
             .await
             .map_err(|e| remote_error(format!("reading {raw}: {}", describe(&e))))?
         {
+            let offset = size;
             size += chunk.len() as u64;
             fetched += chunk.len() as u64;
             if size > cap {
                 return Err(remote_error(format!("{raw} is larger than {cap} bytes")));
             }
             file.write_all(&chunk).await?;
-            pace(chunk.len()).await;
+            each(offset, &chunk).await?;
         }
         file.flush().await?;
         Ok((size, fetched))

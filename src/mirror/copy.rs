@@ -57,33 +57,117 @@ fn relative_name(master: &Url, target: &Url) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Checks every listed range of a downloaded file against its hash.
-pub fn verify_file(path: &std::path::Path, name: &str, hashes: &HashList) -> Result<()> {
-    // The hash list names files without their folder, as PeerTube's does.
-    let name = name.rsplit('/').next().unwrap_or(name);
-    let expected = hashes
-        .get(name)
-        .ok_or_else(|| refused(format!("the hash list does not cover {name}")))?;
-    // One segment in memory at a time: a rendition file may be gigabytes.
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    let mut buffer = Vec::new();
-    for (range, hash) in expected {
-        let (start, end) = range_of(range).ok_or_else(|| refused(format!("bad range {range:?}")))?;
-        if end >= size {
-            return Err(refused(format!("{name} is shorter than its hash list says")));
+/// Checks a file's hashed ranges as its bytes go by, in order: a copy is verified while it
+/// downloads, with no second read. Bytes outside every range (the init section, which
+/// PeerTube's list does not hash) pass unchecked.
+pub struct RangeCheck {
+    name: String,
+    /// (start, end inclusive, hex SHA-256), by start; never overlapping.
+    ranges: Vec<(u64, u64, String)>,
+    next: usize,
+    at: u64,
+    digest: Sha256,
+}
+
+impl RangeCheck {
+    pub fn new(name: &str, hashes: &HashList) -> Result<RangeCheck> {
+        // The hash list names files without their folder, as PeerTube's does.
+        let name = name.rsplit('/').next().unwrap_or(name).to_owned();
+        let listed = hashes
+            .get(&name)
+            .ok_or_else(|| refused(format!("the hash list does not cover {name}")))?;
+        let mut ranges = Vec::with_capacity(listed.len());
+        for (range, hash) in listed {
+            let (start, end) = range_of(range).ok_or_else(|| refused(format!("bad range {range:?}")))?;
+            ranges.push((start, end, hash.to_ascii_lowercase()));
         }
-        buffer.resize((end - start + 1) as usize, 0);
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut buffer)?;
-        if hex::encode(Sha256::digest(&buffer)) != *hash {
+        ranges.sort_by_key(|r| r.0);
+        if ranges.windows(2).any(|w| w[1].0 <= w[0].1) {
+            return Err(refused(format!("the hash list's ranges of {name} overlap")));
+        }
+        Ok(RangeCheck {
+            name,
+            ranges,
+            next: 0,
+            at: 0,
+            digest: Sha256::new(),
+        })
+    }
+
+    /// Takes the bytes at `offset`; a chunk from the start again (a server that ignored a
+    /// resume) starts the check over.
+    pub fn feed_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        if offset != self.at {
+            if offset != 0 {
+                return Err(Error::internal("bytes checked out of order"));
+            }
+            self.next = 0;
+            self.at = 0;
+            self.digest = Sha256::new();
+        }
+        self.feed(bytes)
+    }
+
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        while !bytes.is_empty() {
+            let Some((start, end, hash)) = self.ranges.get(self.next) else {
+                self.at += bytes.len() as u64;
+                return Ok(());
+            };
+            let left = bytes.len() as u64;
+            if self.at < *start {
+                let skip = (start - self.at).min(left);
+                self.at += skip;
+                bytes = &bytes[skip as usize..];
+                continue;
+            }
+            let take = (end + 1 - self.at).min(left);
+            self.digest.update(&bytes[..take as usize]);
+            self.at += take;
+            bytes = &bytes[take as usize..];
+            if self.at == end + 1 {
+                if hex::encode(self.digest.finalize_reset()) != *hash {
+                    return Err(refused(format!(
+                        "segment {start}-{end} of {} does not match its hash",
+                        self.name
+                    )));
+                }
+                self.next += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every listed range seen and sound.
+    pub fn finish(&self) -> Result<()> {
+        if self.next < self.ranges.len() {
             return Err(refused(format!(
-                "segment {range} of {name} does not match its hash"
+                "{} is shorter than its hash list says",
+                self.name
             )));
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Checks every listed range of a file on disk against its hash, reading it once.
+pub fn verify_file(path: &std::path::Path, name: &str, hashes: &HashList) -> Result<()> {
+    let mut check = RangeCheck::new(name, hashes)?;
+    feed_file(&mut check, path)?;
+    check.finish()
+}
+
+fn feed_file(check: &mut RangeCheck, path: &std::path::Path) -> Result<()> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(());
+        }
+        check.feed(&buffer[..n])?;
+    }
 }
 
 /// The video of a remote status: its id, the status's ActivityPub id and its HLS master URL.
@@ -217,27 +301,64 @@ async fn fetch_checked(
         tokio::fs::rename(&part, path).await?;
         return Ok(tokio::fs::metadata(path).await?.len());
     }
+    // What an earlier attempt left is checked first; the rest is checked as it arrives.
+    let checker = {
+        let (part, name, list) = (part.clone(), name.to_owned(), hashes.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut check = RangeCheck::new(&name, &list)?;
+            if part.exists() {
+                feed_file(&mut check, &part)?;
+            }
+            Ok::<_, Error>(check)
+        })
+        .await
+        .map_err(|e| Error::internal("verification task failed").with_source(e))?
+    };
+    let mut checker = match checker {
+        Ok(check) => check,
+        Err(e) => {
+            // Bad bytes from before: start this file over.
+            tokio::fs::remove_file(&part).await.ok();
+            RangeCheck::new(name, hashes).map_err(|_| e)?
+        }
+    };
     let host = url.host_str().unwrap_or_default().to_owned();
     let limits = state.mirror_limits.clone();
-    let (size, fetched) = state
+    let downloaded = state
         .http
-        .download_resuming(url.as_str(), &part, state.config.limits.max_upload_bytes, |n| {
-            let (limits, host) = (limits.clone(), host.clone());
-            async move { limits.pace(&host, n).await }
-        })
-        .await?;
+        .download_resuming(
+            url.as_str(),
+            &part,
+            state.config.limits.max_upload_bytes,
+            |offset, chunk| {
+                let checked = checker.feed_at(offset, chunk);
+                let (limits, host, n) = (limits.clone(), host.clone(), chunk.len());
+                async move {
+                    checked?;
+                    limits.pace(&host, n).await;
+                    Ok(())
+                }
+            },
+        )
+        .await;
+    let (size, fetched) = match downloaded.and_then(|d| checker.finish().map(|()| d)) {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing unverified is ever stored, let alone served: a file that failed its
+            // check is thrown away whole (resuming it could only keep the bad bytes). One cut
+            // off by the network is kept, to be resumed.
+            if e.kind == crate::error::Kind::Unprocessable {
+                tokio::fs::remove_file(&part).await.ok();
+            }
+            return Err(e);
+        }
+    };
     db::mirrors::count(
         &state.db,
         "mirror_bytes_copied_total",
         i64::try_from(fetched).unwrap_or(i64::MAX),
     )
     .await?;
-    // Nothing unverified is ever stored, let alone served: a bad file is thrown away whole
-    // (resuming it could only keep the bad bytes).
-    if let Err(e) = check(part.clone()).await {
-        tokio::fs::remove_file(&part).await?;
-        return Err(e);
-    }
     tokio::fs::rename(&part, path).await?;
     Ok(size)
 }
@@ -546,5 +667,52 @@ mod tests {
             verify_file(&path, "other.mp4", &list).is_err(),
             "a file the list does not cover"
         );
+    }
+
+    #[test]
+    fn ranges_are_checked_as_chunks_go_by_whatever_their_size() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        let hash = |range: std::ops::RangeInclusive<usize>| hex::encode(Sha256::digest(&data[range]));
+        let mut list = HashList::new();
+        list.insert(
+            "v.mp4".into(),
+            [
+                ("800-1799".to_owned(), hash(800..=1799)),
+                ("1800-2999".to_owned(), hash(1800..=2999)),
+            ]
+            .into(),
+        );
+        for size in [1, 7, 800, 1000, 4096] {
+            let mut check = RangeCheck::new("240p/v.mp4", &list).expect("listed");
+            let mut offset = 0;
+            for chunk in data.chunks(size) {
+                check.feed_at(offset, chunk).expect("sound");
+                offset += chunk.len() as u64;
+            }
+            check.finish().expect("complete");
+        }
+        // A server that ignores a resume sends the file from its start: checked over.
+        let mut check = RangeCheck::new("v.mp4", &list).expect("listed");
+        check.feed_at(0, &data[..1500]).expect("sound");
+        check.feed_at(0, &data).expect("sound from the start again");
+        check.finish().expect("complete");
+        // Cut short: not complete; a flipped byte: refused as it goes by.
+        let mut check = RangeCheck::new("v.mp4", &list).expect("listed");
+        check.feed(&data[..2000]).expect("sound so far");
+        assert!(check.finish().is_err());
+        let mut rotten = data.clone();
+        rotten[900] ^= 1;
+        let mut check = RangeCheck::new("v.mp4", &list).expect("listed");
+        assert!(check.feed(&rotten[..1800]).is_err());
+        // Overlapping ranges are not a hash list PeerTube or Kaleido writes.
+        list.insert(
+            "w.mp4".into(),
+            [
+                ("0-10".to_owned(), hash(0..=10)),
+                ("5-20".to_owned(), hash(5..=20)),
+            ]
+            .into(),
+        );
+        assert!(RangeCheck::new("w.mp4", &list).is_err());
     }
 }
