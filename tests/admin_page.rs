@@ -271,6 +271,16 @@ async fn admins_see_and_check_the_copies_and_who_mirrors_their_videos() {
         html.contains("is not a URL") && html.contains("class=\"panel\""),
         "{html}"
     );
+    // Its own address: refused, not a silent "following".
+    let itself = a_admin
+        .post(format!("{}/admin/mirrors/follow", a.url))
+        .form(&[("csrf", csrf.as_str()), ("url", a.url.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(itself.status(), 422);
+    let html = itself.text().await.expect("text");
+    assert!(html.contains("this instance"), "{html}");
     let followed = a_admin
         .post(format!("{}/admin/mirrors/follow", a.url))
         .form(&[("csrf", csrf.as_str()), ("url", b.url.as_str())])

@@ -45,7 +45,10 @@ pub async fn follow_configured(state: &AppState) -> Result<()> {
 pub async fn follow(state: &AppState, base_url: &str) -> Result<()> {
     let peer = resolve::actor(state, &format!("{}/actor", base_url.trim_end_matches('/'))).await?;
     let Some(remote) = peer.remote.as_ref() else {
-        return Ok(());
+        // Our own address: there is nothing to mirror, and saying "following" would mislead.
+        return Err(crate::error::Error::unprocessable(
+            "that is this instance; mirroring follows other instances",
+        ));
     };
     let ours = instance_actor_id(state);
     let id = format!("{ours}#follows/{}", uuid::Uuid::now_v7());
