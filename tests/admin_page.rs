@@ -196,6 +196,12 @@ async fn admins_see_and_check_the_copies_and_who_mirrors_their_videos() {
         totals.contains("1 verified copy") && totals.contains(shown) && totals.contains("2.0 GB"),
         "{totals}"
     );
+    // Without configured strategies, everything goes to "all", within the one quota.
+    let share = after(&page, "<li class=\"strategy\">", "", "</li>").expect("strategy share");
+    assert!(
+        share.contains("<b>all</b>: 1 copy") && share.contains(shown) && share.contains("2.0 GB"),
+        "{share}"
+    );
     assert!(
         page.contains("No other server has announced a copy of our videos."),
         "{page}"

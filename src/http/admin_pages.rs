@@ -40,6 +40,7 @@ pub async fn mirrors(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpR
             verified_count => verified.len(),
             verified_size => human_size(verified_bytes),
             quota => human_size(i64::try_from(state.config.mirroring.quota_bytes).unwrap_or(i64::MAX)),
+            strategies => strategy_rows(&state, &verified),
             ours => ours
                 .iter()
                 .map(|(media_id, base_url, verified_at)| context! {
@@ -93,6 +94,26 @@ pub async fn follow(
         Ok(()) => Ok(back()),
         Err(e) => error_page(&state, &viewer, &e),
     }
+}
+
+/// Each strategy's share: what its verified copies take of its quota.
+fn strategy_rows(state: &AppState, verified: &[&Mirror]) -> Vec<Value> {
+    state
+        .config
+        .mirroring
+        .effective_strategies()
+        .iter()
+        .map(|s| {
+            let mine = verified.iter().filter(|m| m.strategy == s.strategy.as_str());
+            context! {
+                name => s.strategy.as_str().replace('_', " "),
+                copies => mine.clone().count(),
+                size => human_size(mine.map(|m| m.size_bytes).sum()),
+                quota => human_size(i64::try_from(s.quota_bytes).unwrap_or(i64::MAX)),
+                min_lifetime_hours => s.min_lifetime_seconds / 3600,
+            }
+        })
+        .collect()
 }
 
 fn held_row(m: &Mirror) -> Value {
