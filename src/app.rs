@@ -32,6 +32,8 @@ pub struct AppState {
     pub http: crate::federation::client::Client,
     /// Shared by every copy this process makes, whichever worker runs it.
     pub mirror_limits: Arc<crate::mirror::limits::HostLimits>,
+    /// Which viewers' beacons were counted lately (this process's memory only).
+    pub beacons: Arc<crate::http::beacons::Beacons>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
                 config_mirroring.max_bytes_per_second_per_host,
                 config_mirroring.max_copies_per_host,
             )),
+            beacons: Arc::default(),
         };
         crate::mirror::peers::follow_configured(&state).await?;
         Ok(state)

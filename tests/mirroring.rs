@@ -604,11 +604,13 @@ async fn plan(b: &Instance, b_admin: &str) -> Value {
     response.json().await.expect("json")
 }
 
-async fn watch(b: &Instance, media_id: &str, times: usize) {
-    for _ in 0..times {
+/// `viewers` different people behind B's (local) reverse proxy each watch the video.
+async fn watch(b: &Instance, media_id: &str, viewers: usize) {
+    for n in 0..viewers {
         let r = b
             .http
             .post(format!("{}/media/{media_id}/views", b.url))
+            .header("X-Forwarded-For", format!("192.0.2.{}", n + 1))
             .send()
             .await
             .expect("view");
@@ -638,8 +640,17 @@ async fn most_viewed_copies_what_is_watched_and_keeps_each_copy_its_minimum_life
     assert_eq!(nothing["copy"], json!([]), "{nothing}");
     assert!(held(&b, &b_admin).await.is_empty());
 
-    // Viewers on B watch one of them twice: it is copied, and A lists B for it.
+    // Viewers on B watch one of them twice: it is copied, and A lists B for it. The same
+    // viewer again, within the hour, is not another view.
     watch(&b, &busy_on_b, 2).await;
+    watch(&b, &busy_on_b, 1).await;
+    let (busy_status, _) = remote_post_on_b(&b, &b_admin, "Busy harbour").await;
+    assert_eq!(
+        kaleido::db::statuses::views(b.db(), &busy_status)
+            .await
+            .expect("views"),
+        2
+    );
     let planned = plan(&b, &b_admin).await;
     assert_eq!(planned["copy"][0]["strategy"], "most_viewed", "{planned}");
     let first = verified_copy(&b, &b_admin, 60).await;

@@ -93,20 +93,40 @@ pub async fn poster(state: web::Data<AppState>, id: web::Path<String>) -> Result
 
 /// The player's "watched for a while" beacon: plays here rank videos for mirroring and are
 /// the `views` a local video federates.
-pub async fn view(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
-    if !db::statuses::add_view(&state.db, &id).await? {
+pub async fn view(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    if counts(&state, &req, &id, "views") && !db::statuses::add_view(&state.db, &id).await? {
         return Err(Error::not_found("media"));
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Whether a beacon is the first of its kind from this viewer for this video lately; repeats
+/// are answered the same but not counted.
+fn counts(state: &AppState, req: &actix_web::HttpRequest, media_id: &str, kind: &'static str) -> bool {
+    super::beacons::viewer_address(req).is_some_and(|address| {
+        state
+            .beacons
+            .first(address, media_id, kind, std::time::Instant::now())
+    })
+}
+
 /// The player's "moved to another copy" beacon, for `/metrics`: failovers happen in browsers.
-pub async fn failover(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+pub async fn failover(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
     db::media::get(&state.db, &id)
         .await?
         .filter(|m| m.kind == crate::domain::media::MediaKind::Video)
         .ok_or_else(|| Error::not_found("media"))?;
-    db::mirrors::count(&state.db, "player_failovers_total", 1).await?;
+    if counts(&state, &req, &id, "failovers") {
+        db::mirrors::count(&state.db, "player_failovers_total", 1).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin_pages;
 pub mod auth;
+pub mod beacons;
 pub mod body;
 pub mod entities;
 pub mod federation;
