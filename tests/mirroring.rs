@@ -85,6 +85,16 @@ async fn rot_a_rendition(store: &kaleido::storage::Store, prefix: &str) -> (kale
     (file, good)
 }
 
+/// B's media id for the video of a copy it lists.
+async fn media_of_copy(b: &Instance, b_admin: &str, copy: &Value) -> String {
+    let status_id = copy["status_id"].as_str().expect("status");
+    let (_, status) = get(b, b_admin, &format!("/api/v1/statuses/{status_id}")).await;
+    status["media_attachments"][0]["id"]
+        .as_str()
+        .expect("media")
+        .to_owned()
+}
+
 /// The copies B holds, as its admin API lists them.
 async fn held(b: &Instance, b_admin: &str) -> Vec<Value> {
     let (_, list) = get(b, b_admin, "/api/v1/admin/mirrors").await;
@@ -172,16 +182,7 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
     let master_in_folder = bytes(&b, &format!("{folder}/master.m3u8")).await;
     assert!(master_in_folder.starts_with(b"#EXTM3U"));
     // The poster was copied too: B's page shows it from B.
-    let (_, status) = get(
-        &b,
-        &b_admin,
-        &format!("/api/v1/statuses/{}", held["status_id"].as_str().expect("status")),
-    )
-    .await;
-    let media_on_b = status["media_attachments"][0]["id"]
-        .as_str()
-        .expect("media")
-        .to_owned();
+    let media_on_b = media_of_copy(&b, &b_admin, &held).await;
     let poster = b
         .http
         .get(format!("{}/media/{media_on_b}/poster", b.url))
@@ -811,19 +812,7 @@ async fn a_copy_that_does_not_match_the_hash_list_is_never_served_and_is_retried
             .is_some_and(|e| e.contains("does not match its hash")),
         "{failed}"
     );
-    let (_, on_b) = get(
-        &b,
-        &b_admin,
-        &format!(
-            "/api/v1/statuses/{}",
-            failed["status_id"].as_str().expect("status")
-        ),
-    )
-    .await;
-    let media_on_b = on_b["media_attachments"][0]["id"]
-        .as_str()
-        .expect("media")
-        .to_owned();
+    let media_on_b = media_of_copy(&b, &b_admin, &failed).await;
     let master = String::from_utf8(bytes(&b, &format!("{}/media/{media_on_b}/master.m3u8", b.url)).await)
         .expect("text");
     assert!(!master.contains(&b.url), "B lists a copy that failed: {master}");
