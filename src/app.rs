@@ -90,8 +90,8 @@ impl AppState {
             Arc::new(crate::mirror::strategy::Planner { state: self.clone() }),
         );
         registry.register(
-            crate::mirror::copy::VERIFY,
-            Arc::new(crate::mirror::copy::Verify { state: self.clone() }),
+            crate::mirror::verify::VERIFY,
+            Arc::new(crate::mirror::verify::Verify { state: self.clone() }),
         );
         // Copies are big downloads: they get their own cap, like transcodes.
         registry.register_limited(

@@ -52,7 +52,7 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     report.sessions = db::maintenance::expire_sessions(&state.db).await?;
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;
     // Stored copies of other servers' videos are read back now and then: rot is found here.
-    report.copies_checked = crate::mirror::copy::schedule_checks(state).await?;
+    report.copies_checked = crate::mirror::verify::schedule_checks(state).await?;
     // Mirrors that stopped renewing their promise are no longer listed.
     db::mirrors::forget_expired(&state.db).await?;
     // Views change and videos age: what the strategies want changes with them.

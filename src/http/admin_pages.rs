@@ -69,7 +69,7 @@ pub async fn verify(
         return Ok(refusal);
     }
     // Whether the copy was sound shows on the page it returns to: a rotten one is "failed".
-    match crate::mirror::copy::reverify(&state, &id).await {
+    match crate::mirror::verify::reverify(&state, &id).await {
         Ok(_) => Ok(back()),
         Err(e) => error_page(&state, &viewer, &e),
     }

@@ -75,7 +75,7 @@ pub async fn verify_mirror(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     admin(&current)?;
-    let sound = crate::mirror::copy::reverify(&state, &id).await?;
+    let sound = crate::mirror::verify::reverify(&state, &id).await?;
     Ok(HttpResponse::Ok().json(json!({ "id": id.as_str(), "sound": sound })))
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{HashList, MAX_PLAYLIST_BYTES, peers::instance_actor_id, uris};
+use super::{HashList, MAX_PLAYLIST_BYTES, peers::instance_actor_id, refused, uris};
 use crate::{
     app::AppState,
     config::AcceptFrom,
@@ -165,10 +165,6 @@ fn cache_file_context() -> Value {
             "CacheFile": "pt:CacheFile",
         }
     ])
-}
-
-fn refused(message: impl Into<String>) -> Error {
-    Error::unprocessable(message)
 }
 
 /// The origin's side: a `CacheFile` about one of our videos. Listed only when the policy

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod peers;
 pub mod playlist;
 pub mod strategy;
+pub mod verify;
 
 /// A playlist or hash list larger than this is not one.
 pub const MAX_PLAYLIST_BYTES: usize = 4 * 1024 * 1024;
@@ -15,6 +16,11 @@ pub const MAX_PLAYLIST_BYTES: usize = 4 * 1024 * 1024;
 /// The hash list's shape (PeerTube's `segments-sha256.json`): file name → "start-end" (end
 /// inclusive) → hex SHA-256.
 pub type HashList = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+/// A copy or announcement that cannot be taken: the sender's data is at fault.
+pub(crate) fn refused(message: impl Into<String>) -> crate::error::Error {
+    crate::error::Error::unprocessable(message)
+}
 
 /// Parses a `"start-end"` key.
 pub fn range_of(key: &str) -> Option<(u64, u64)> {
