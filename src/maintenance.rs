@@ -53,8 +53,11 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;
     // Stored copies of other servers' videos are read back now and then: rot is found here.
     report.copies_checked = crate::mirror::verify::schedule_checks(state).await?;
-    // Mirrors that stopped renewing their promise are no longer listed.
-    db::mirrors::forget_expired(&state.db).await?;
+    // Mirrors that stopped renewing their promise are no longer listed, and followers' servers
+    // are told with the video (an Update whose copies no longer name them).
+    for status_id in db::mirrors::forget_expired(&state.db).await? {
+        crate::federation::outbox::updated(state, &status_id).await?;
+    }
     // Views change and videos age: what the strategies want changes with them.
     crate::mirror::strategy::schedule(state).await?;
     // Servers marked dead are asked again; one that answers gets its parked deliveries.

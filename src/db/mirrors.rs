@@ -407,13 +407,22 @@ pub async fn add_copy(
     Ok(false)
 }
 
-/// Forgets copies whose mirrors let their promise run out without renewing it.
-pub async fn forget_expired(db: &Db) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM media_mirrors WHERE expires_at IS NOT NULL AND expires_at <= $1")
-        .bind(now_ms())
+/// Forgets copies whose mirrors let their promise run out without renewing it; returns the
+/// statuses whose videos lost a copy.
+pub async fn forget_expired(db: &Db) -> Result<Vec<String>> {
+    let now = now_ms();
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT sm.status_id FROM media_mirrors mm JOIN status_media sm ON sm.media_id = mm.media_id
+         WHERE mm.expires_at IS NOT NULL AND mm.expires_at <= $1",
+    )
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    sqlx::query("DELETE FROM media_mirrors WHERE expires_at IS NOT NULL AND expires_at <= $1")
+        .bind(now)
         .execute(&db.pool)
         .await?;
-    Ok(done.rows_affected())
+    Ok(statuses)
 }
 
 pub async fn remove_copy(db: &Db, cachefile_uri: &str, actor_uri: &str) -> Result<bool> {
