@@ -835,3 +835,76 @@ async fn a_copy_that_does_not_match_the_hash_list_is_never_served_and_is_retried
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_accepts_a_cachefile_exactly_as_peertube_sends_it() {
+    let (a, b, alice, b_admin) = mirror_pair("followings").await;
+    let media_id = post_video(&a, &alice).await;
+    let held = verified_copy(&b, &b_admin, 60).await;
+    common::eventually(20, "A to list B's own announcement", || async {
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
+    })
+    .await;
+    // A forgets it, so what follows is decided by the PeerTube-shaped announcement alone.
+    let ours = format!("{}/mirrors/{}", b.url, held["id"].as_str().expect("id"));
+    let b_actor = format!("{}/actor", b.url);
+    assert!(
+        kaleido::db::mirrors::remove_copy(a.db(), &ours, &b_actor)
+            .await
+            .expect("remove")
+    );
+    assert_eq!(listed_copies(&a, &alice, &media_id).await, json!([]));
+
+    // The fixture built from PeerTube's source, with its hosts made ours: B's application actor,
+    // A's video and owner, and B's copy folder.
+    let path = format!(
+        "{}/../shared/fixtures/activitypub/peertube-create-cachefile.DERIVED.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut create: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    create.as_object_mut().expect("object").remove("_note");
+    let (_, local) = get(&a, &alice, "/api/v1/timelines/public?local=true").await;
+    let video = local[0]["uri"].as_str().expect("video uri").to_owned();
+    let owner = local[0]["account"]["uri"].as_str().expect("owner").to_owned();
+    let (_, cache_file) = {
+        let r = b
+            .http
+            .get(&ours)
+            .header("Accept", "application/activity+json")
+            .send()
+            .await
+            .expect("cache file");
+        (r.status(), r.json::<Value>().await.expect("json"))
+    };
+    let folder = cache_file["url"]["href"].as_str().expect("href").to_owned();
+    let id = format!("{}/redundancy/streaming-playlists/hls/{media_id}", b.url);
+    create["id"] = json!(format!("{id}/activity"));
+    create["actor"] = json!(b_actor);
+    create["to"] = json!([owner]);
+    create["object"]["id"] = json!(id);
+    create["object"]["object"] = json!(video);
+    create["object"]["to"] = json!([owner]);
+    create["object"]["expires"] = json!("2099-01-01T00:00:00.000Z");
+    create["object"]["url"]["href"] = json!(folder);
+    let state = &b.running.state;
+    let signer = kaleido::federation::resolve::instance_signer(state)
+        .await
+        .expect("signer");
+    let delivered = state
+        .http
+        .post_signed(
+            &format!("{}/inbox", a.url),
+            serde_json::to_vec(&create).expect("json"),
+            &signer,
+        )
+        .await
+        .expect("delivered");
+    assert!(delivered.status.is_success(), "{}", delivered.status);
+    common::eventually(20, "A to check and list the PeerTube-shaped copy", || async {
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
