@@ -49,9 +49,10 @@ test-only: ## run the tests against already running services
 	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) \
 	  cargo nextest run --workspace --no-fail-fast
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: ## cargo fmt --check, clippy with warnings as errors, and the layer check of docs/architecture.md
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo run --quiet -p kaleido-layers -- .
 
 fmt: ## format the code
 	cargo fmt --all

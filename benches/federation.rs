@@ -20,11 +20,13 @@ use std::{
 
 use bytes::Bytes;
 use kaleido::{
-    app::{self, AppState},
+    app,
     config::{Config, LogFormat, Secret, StorageBackend},
     db::Db,
     domain::account::{Account, NewRemoteAccount, RemoteActor},
-    federation::{objects, signatures},
+    federation::objects,
+    net::signatures,
+    state::AppState,
     statuses::{self, NewStatus},
 };
 use rsa::{pkcs8::DecodePrivateKey, signature::Signer};
@@ -483,7 +485,7 @@ async fn run(bench: &Runtime) -> Res<()> {
     let setup = Instant::now();
     let shared = kaleido::accounts::create(&state.db, "shared", "benchmark password", false).await?;
     let personal = kaleido::accounts::create(&state.db, "personal", "benchmark password", false).await?;
-    let (_, follower_pem) = kaleido::accounts::generate_key_pair()?;
+    let (_, follower_pem) = kaleido::net::keys::generate_key_pair()?;
     for i in 0..followers {
         let port = ports[i % instances];
         for (author, name, has_shared) in [
@@ -536,7 +538,7 @@ async fn run(bench: &Runtime) -> Res<()> {
     let keys = Instant::now();
     let pairs: Vec<(String, String)> = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..signer_count)
-            .map(|_| scope.spawn(kaleido::accounts::generate_key_pair))
+            .map(|_| scope.spawn(kaleido::net::keys::generate_key_pair))
             .collect();
         threads
             .into_iter()

@@ -14,9 +14,10 @@ use std::{
 };
 
 use kaleido::{
-    app::{self, AppState, Running},
+    app::{self, Running},
     config::{Config, LogFormat, Secret, StorageBackend},
     mirror::{self, HashList},
+    state::AppState,
 };
 use serde_json::{Value, json};
 use url::Url;

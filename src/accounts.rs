@@ -3,7 +3,6 @@
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -26,7 +25,7 @@ pub async fn create(db: &Db, username: &str, password: &str, is_admin: bool) -> 
     check_password_strength(password)?;
     let password = password.to_owned();
     let password_hash = blocking(move || hash_password(&password)).await?;
-    let (private_key_pem, public_key_pem) = blocking(generate_key_pair).await?;
+    let (private_key_pem, public_key_pem) = blocking(crate::net::keys::generate_key_pair).await?;
     let new = NewAccount {
         id: uuid::Uuid::now_v7().to_string(),
         username,
@@ -47,20 +46,6 @@ fn hash_password(password: &str) -> Result<String> {
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
-}
-
-/// A fresh RSA-2048 pair as PKCS#8 PEM: the account's identity in federation.
-pub fn generate_key_pair() -> Result<(String, String)> {
-    let key = rsa::PrivateKey::new(&mut rand::rng(), 2048)
-        .map_err(|e| Error::internal(format!("key generation failed: {e}")))?;
-    let private = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| Error::internal(format!("key encoding failed: {e}")))?;
-    let public = key
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| Error::internal(format!("key encoding failed: {e}")))?;
-    Ok((private.to_string(), public))
 }
 
 /// A hash of a throwaway password, verified against when the username does not exist so that

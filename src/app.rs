@@ -1,5 +1,7 @@
-//! Builds a running instance from a `Config`: database, object store, queue, HTTP server and
-//! workers. `kaleido serve` and the tests start it the same way (tests on port 0).
+//! Builds a running instance from a `Config`: the shared state, every job kind, the routes, the
+//! HTTP server and the workers. The one module that knows every feature; nothing imports it
+//! (only `main.rs` and the tests). `kaleido serve` and the tests start it the same way (tests
+//! on port 0).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -7,128 +9,94 @@ use actix_web::{App, HttpServer, web};
 
 use crate::{
     config::{Config, ServerConfig},
-    db::Db,
     error::{Error, Result},
-    federation::{inbox, outbox},
-    http::{self, pages::Templates},
-    jobs::{Queue, Registry, pool::WorkerPool},
-    maintenance::{CLEANUP, Cleanup},
+    federation::{self, outbox},
+    http, inbox,
+    jobs::{Registry, pool::WorkerPool},
+    maintenance::{self, CLEANUP, Cleanup},
     media::{
         photo::Sizes,
         process::{PROCESS_MEDIA, PURGE_MEDIA, ProcessMedia, PurgeMedia, TRANSCODE_VIDEO},
     },
-    storage::{self, Store},
+    mirror,
+    state::AppState,
 };
 
-/// What every handler and job can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub store: Store,
-    pub queue: Queue,
-    pub templates: Arc<Templates>,
-    /// The one client for talking to other servers (guarded against private addresses).
-    pub http: crate::federation::client::Client,
-    /// Shared by every copy this process makes, whichever worker runs it.
-    pub mirror_limits: Arc<crate::mirror::limits::HostLimits>,
-    /// Which viewers' beacons were counted lately (this process's memory only).
-    pub beacons: Arc<crate::http::beacons::Beacons>,
+/// Connects to everything an instance uses and does what must be done before the first
+/// request: the instance actor's keys (so no request waits for RSA key generation) and the
+/// instance follows `mirroring.follow` asks for.
+pub async fn connect(config: Config) -> Result<AppState> {
+    let state = AppState::connect(config).await?;
+    federation::instance::keys(&state.db).await?;
+    mirror::peers::follow_configured(&state).await?;
+    Ok(state)
 }
 
-impl AppState {
-    /// Connects to the database (applying migrations) and opens the object store.
-    pub async fn connect(config: Config) -> Result<AppState> {
-        let db = Db::connect(&config.database).await?;
-        db.migrate().await?;
-        let store = storage::from_config(&config.storage).await?;
-        let queue = Queue::new(db.clone(), config.workers.max_attempts);
-        // Made once, here, so no request waits for RSA key generation.
-        crate::federation::instance::keys(&db).await?;
-        let http = crate::federation::client::Client::new(&config.federation, config.public_url())?;
-        let config_mirroring = config.mirroring.clone();
-        let state = AppState {
-            config: Arc::new(config),
-            db,
-            store,
-            queue,
-            templates: Arc::new(Templates::new()?),
-            http,
-            mirror_limits: Arc::new(crate::mirror::limits::HostLimits::new(
-                config_mirroring.max_bytes_per_second_per_host,
-                config_mirroring.max_copies_per_host,
-            )),
-            beacons: Arc::default(),
-        };
-        crate::mirror::peers::follow_configured(&state).await?;
-        Ok(state)
-    }
+/// Every job kind this build can run.
+pub fn registry(state: &AppState) -> Registry {
+    let mut registry = Registry::default();
+    let media: Arc<ProcessMedia> = Arc::new(ProcessMedia {
+        db: state.db.clone(),
+        queue: state.queue.clone(),
+        store: state.store.clone(),
+        config: state.config.clone(),
+        sizes: Sizes::default(),
+        publish_job: outbox::publish_job,
+    });
+    registry.register(PROCESS_MEDIA, media.clone());
+    // Transcodes have their own kind and cap, so they never hold every worker.
+    registry.register_limited(TRANSCODE_VIDEO, media, state.config.transcoding.max_concurrent);
+    registry.register(CLEANUP, Arc::new(Cleanup { state: state.clone() }));
+    registry.register(
+        outbox::PUBLISH,
+        Arc::new(outbox::Publish { state: state.clone() }),
+    );
+    registry.register(outbox::DELIVER, Arc::new(outbox::Deliver::new(state.clone())));
+    registry.register(inbox::PROCESS, Arc::new(inbox::Process { state: state.clone() }));
+    registry.register(
+        mirror::peers::FOLLOW_PEER,
+        Arc::new(mirror::peers::FollowPeer { state: state.clone() }),
+    );
+    registry.register(
+        mirror::strategy::PLAN,
+        Arc::new(mirror::strategy::Planner { state: state.clone() }),
+    );
+    registry.register(
+        mirror::verify::VERIFY,
+        Arc::new(mirror::verify::Verify { state: state.clone() }),
+    );
+    // Copies are big downloads: they get their own cap, like transcodes.
+    registry.register_limited(
+        mirror::copy::COPY,
+        Arc::new(mirror::copy::Copy { state: state.clone() }),
+        2,
+    );
+    registry.register(
+        PURGE_MEDIA,
+        Arc::new(PurgeMedia {
+            db: state.db.clone(),
+            store: state.store.clone(),
+        }),
+    );
+    registry
+}
 
-    /// Every job kind this build can run.
-    pub fn registry(&self) -> Registry {
-        let mut registry = Registry::default();
-        let media: Arc<ProcessMedia> = Arc::new(ProcessMedia {
-            db: self.db.clone(),
-            queue: self.queue.clone(),
-            store: self.store.clone(),
-            config: self.config.clone(),
-            sizes: Sizes::default(),
-        });
-        registry.register(PROCESS_MEDIA, media.clone());
-        // Transcodes have their own kind and cap, so they never hold every worker.
-        registry.register_limited(TRANSCODE_VIDEO, media, self.config.transcoding.max_concurrent);
-        registry.register(CLEANUP, Arc::new(Cleanup { state: self.clone() }));
-        registry.register(outbox::PUBLISH, Arc::new(outbox::Publish { state: self.clone() }));
-        registry.register(outbox::DELIVER, Arc::new(outbox::Deliver::new(self.clone())));
-        registry.register(inbox::PROCESS, Arc::new(inbox::Process { state: self.clone() }));
-        registry.register(
-            crate::mirror::peers::FOLLOW_PEER,
-            Arc::new(crate::mirror::peers::FollowPeer { state: self.clone() }),
-        );
-        registry.register(
-            crate::mirror::strategy::PLAN,
-            Arc::new(crate::mirror::strategy::Planner { state: self.clone() }),
-        );
-        registry.register(
-            crate::mirror::verify::VERIFY,
-            Arc::new(crate::mirror::verify::Verify { state: self.clone() }),
-        );
-        // Copies are big downloads: they get their own cap, like transcodes.
-        registry.register_limited(
-            crate::mirror::copy::COPY,
-            Arc::new(crate::mirror::copy::Copy { state: self.clone() }),
-            2,
-        );
-        registry.register(
-            PURGE_MEDIA,
-            Arc::new(PurgeMedia {
-                db: self.db.clone(),
-                store: self.store.clone(),
-            }),
-        );
-        registry
-    }
+pub fn start_workers(state: &AppState) -> Option<WorkerPool> {
+    (state.config.workers.count > 0).then(|| start_workers_with(state, state.config.workers.count))
+}
 
-    pub fn start_workers(&self) -> Option<WorkerPool> {
-        (self.config.workers.count > 0).then(|| self.start_workers_with(self.config.workers.count))
-    }
-
-    /// A pool of `count` workers regardless of `workers.count` (the `worker` command, tests).
-    pub fn start_workers_with(&self, count: usize) -> WorkerPool {
-        let mut config = self.config.workers.clone();
-        config.count = count;
-        let mut pool = WorkerPool::start(&self.queue, self.registry(), &config, self.grace());
-        let (state, every) = (
-            self.clone(),
-            Duration::from_secs(config.cleanup_interval_seconds.max(1)),
-        );
-        pool.attach(move |cancel| crate::maintenance::schedule(state, every, cancel));
-        pool
-    }
-
-    fn grace(&self) -> Duration {
-        Duration::from_secs(self.config.server.shutdown_grace_seconds)
-    }
+/// A pool of `count` workers regardless of `workers.count` (the `worker` command, tests).
+pub fn start_workers_with(state: &AppState, count: usize) -> WorkerPool {
+    let mut config = state.config.workers.clone();
+    config.count = count;
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
+    let mut pool = WorkerPool::start(&state.queue, registry(state), &config, grace);
+    let (state, every) = (
+        state.clone(),
+        Duration::from_secs(config.cleanup_interval_seconds.max(1)),
+    );
+    pool.attach(move |cancel| maintenance::schedule(state, every, cancel));
+    pool
 }
 
 /// A serving instance.
@@ -150,12 +118,16 @@ pub async fn start(mut config: Config) -> Result<Running> {
         // must point where it actually listens.
         config.server.public_url = format!("http://{addr}");
     }
-    let state = AppState::connect(config).await?;
+    let state = connect(config).await?;
+    http::pages::Templates::get()?; // a broken template stops startup, not the first page
     let data = web::Data::new(state.clone());
+    // Which viewers' beacons were counted lately: this process's memory only.
+    let beacons = web::Data::new(http::beacons::Beacons::default());
     let limits = state.config.limits.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(beacons.clone())
             .configure(|cfg| http::configure(cfg, &limits))
     })
     .disable_signals()
@@ -165,7 +137,7 @@ pub async fn start(mut config: Config) -> Result<Running> {
     let server = server.run();
     let handle = server.handle();
     let server_task = tokio::spawn(server);
-    let workers = state.start_workers();
+    let workers = start_workers(&state);
     Ok(Running {
         addr,
         state,

@@ -1,5 +1,5 @@
-//! Kaleido: a federated photo and video host. See ARCHITECTURE.md in the shared docs and the
-//! README for the layout; `app` builds a running instance from a [`config::Config`].
+//! Kaleido: a federated photo and video host. `docs/architecture.md` maps the modules and the
+//! one direction their imports run in; `app` builds a running instance from a [`config::Config`].
 
 pub mod accounts;
 pub mod app;
@@ -9,11 +9,14 @@ pub mod domain;
 pub mod error;
 pub mod federation;
 pub mod http;
+pub mod inbox;
 pub mod jobs;
 pub mod maintenance;
 pub mod media;
 pub mod mirror;
+pub mod net;
 pub mod social;
+pub mod state;
 pub mod statuses;
 pub mod storage;
 pub mod telemetry;

@@ -119,8 +119,8 @@ async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
         }
         Command::Worker => {
             let count = config.workers.count.max(1);
-            let state = app::AppState::connect(config).await?;
-            let pool = state.start_workers_with(count);
+            let state = app::connect(config).await?;
+            let pool = app::start_workers_with(&state, count);
             app::shutdown_signal().await;
             tracing::info!("shutting down");
             pool.shutdown().await;

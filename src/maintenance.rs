@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use crate::{
-    app::AppState,
     db,
     jobs::{JobError, JobHandler, JobRun},
     media::process::{PURGE_MEDIA, Payload},
+    state::AppState,
     storage::Store,
 };
 

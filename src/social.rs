@@ -2,7 +2,6 @@
 //! posts, local or remote. Remote effects go out through the federation outbox.
 
 use crate::{
-    app::AppState,
     db::{self, moderation::Shun},
     domain::{
         account::Account,
@@ -10,6 +9,7 @@ use crate::{
     },
     error::{Error, Result},
     federation::{outbox, parse, resolve},
+    state::AppState,
     statuses::{self, Hydrated},
 };
 
@@ -347,7 +347,7 @@ pub async fn answer_request(
         db::federation::unfollow(&state.db, follower_id, &me.id).await?;
     }
     if let Some(remote) = follower.remote.as_ref() {
-        let me_uri = crate::federation::actors::person_id(state.config.public_url(), &me.username);
+        let me_uri = crate::domain::account::person_id(state.config.public_url(), &me.username);
         let original = serde_json::json!({
             "id": follow.uri.clone().unwrap_or_else(|| format!("{}#follows/{}", remote.uri, follow.id)),
             "type": "Follow",

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use crate::{
-    app::AppState,
     db::{self, statuses::Page},
     domain::{
         account::Account,
@@ -12,6 +11,7 @@ use crate::{
     },
     error::{Error, Result},
     media::process::{PURGE_MEDIA, Payload},
+    state::AppState,
 };
 
 pub struct NewStatus {

@@ -122,7 +122,7 @@ async fn the_cleanup_is_scheduled_once_per_period_across_processes() {
     .await;
     // A second pool in the same database, as another process would be: two schedulers.
     let started = std::time::Instant::now();
-    let other = app.running.state.start_workers_with(1);
+    let other = kaleido::app::start_workers_with(&app.running.state, 1);
     common::eventually(20, "three periods of clean-up", || async {
         let jobs = kaleido::db::jobs::list_by_kind(app.db(), "maintenance.cleanup")
             .await

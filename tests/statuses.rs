@@ -398,7 +398,7 @@ async fn posts_wait_for_their_media() {
         404
     );
     // A worker comes along; the post goes out when its photo is ready.
-    let pool = app.running.state.start_workers_with(1);
+    let pool = kaleido::app::start_workers_with(&app.running.state, 1);
     common::eventually(20, "publication", || async {
         let (_, timeline, _) = get_json(&app, "/api/v1/timelines/public", None).await;
         (timeline[0]["id"] == id.as_str()).then_some(())

@@ -149,7 +149,7 @@ pub async fn relation_uris(db: &Db, account_id: &str, followers: bool, base: &st
         .map(|r| {
             let uri: Option<String> = r.try_get("uri")?;
             let username: String = r.try_get("username")?;
-            Ok(uri.unwrap_or_else(|| crate::federation::actors::person_id(base, &username)))
+            Ok(uri.unwrap_or_else(|| crate::domain::account::person_id(base, &username)))
         })
         .collect()
 }

@@ -5,6 +5,31 @@ use sqlx::Row;
 use super::{Db, now_ms};
 use crate::error::Result;
 
+/// A copy we hold (being made, verified, or failed and waiting for its retry).
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub mirror_id: String,
+    pub status_id: String,
+    pub strategy: String,
+    pub size_bytes: i64,
+    /// When this copy was (last) started: minimum lifetimes count from here.
+    pub created_at: i64,
+    pub published_at: i64,
+    pub views: i64,
+    pub verified: bool,
+    pub copying: bool,
+}
+
+/// A public video of a followed instance that we do not hold.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub status_id: String,
+    pub published_at: i64,
+    pub views: i64,
+    /// We held a copy once and let it go.
+    pub dropped_before: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// We follow them: we mirror their videos.
@@ -198,7 +223,7 @@ pub async fn due_for_check(db: &Db, before: i64) -> Result<Vec<String>> {
 }
 
 /// Every copy not dropped, with what the strategies weigh it by.
-pub async fn held(db: &Db) -> Result<Vec<crate::mirror::strategy::Held>> {
+pub async fn held(db: &Db) -> Result<Vec<Held>> {
     let rows = sqlx::query(
         "SELECT m.id, m.status_id, m.strategy, m.size_bytes, m.state, m.created_at,
                 s.created_at AS published_at, s.views + s.remote_views AS views
@@ -209,7 +234,7 @@ pub async fn held(db: &Db) -> Result<Vec<crate::mirror::strategy::Held>> {
     rows.iter()
         .map(|r| {
             let state: String = r.try_get("state")?;
-            Ok(crate::mirror::strategy::Held {
+            Ok(Held {
                 mirror_id: r.try_get("id")?,
                 status_id: r.try_get("status_id")?,
                 strategy: r.try_get("strategy")?,
@@ -226,8 +251,8 @@ pub async fn held(db: &Db) -> Result<Vec<crate::mirror::strategy::Held>> {
 
 /// Public remote videos we hold no copy of, with their authors' ids: the newest and the most
 /// viewed, `limit` of each.
-pub async fn candidates(db: &Db, limit: i64) -> Result<Vec<(String, crate::mirror::strategy::Candidate)>> {
-    let mut out: Vec<(String, crate::mirror::strategy::Candidate)> = Vec::new();
+pub async fn candidates(db: &Db, limit: i64) -> Result<Vec<(String, Candidate)>> {
+    let mut out: Vec<(String, Candidate)> = Vec::new();
     const BY_DATE: &str = "ORDER BY published_at DESC, s.id LIMIT $1";
     const BY_VIEWS: &str = "ORDER BY views DESC, s.id LIMIT $1";
     for order in [BY_DATE, BY_VIEWS] {
@@ -254,7 +279,7 @@ pub async fn candidates(db: &Db, limit: i64) -> Result<Vec<(String, crate::mirro
             }
             out.push((
                 r.try_get::<Option<String>, _>("author")?.unwrap_or_default(),
-                crate::mirror::strategy::Candidate {
+                Candidate {
                     status_id: id,
                     published_at: r.try_get("published_at")?,
                     views: r.try_get("views")?,

@@ -1,5 +1,10 @@
 use crate::error::{Error, Result};
 
+/// A local account's ActivityPub id (its Person), under the instance's public URL.
+pub fn person_id(base: &str, username: &str) -> String {
+    format!("{base}/users/{username}")
+}
+
 /// A local username: 1–30 ASCII letters, digits or underscores, as Mastodon allows, so that
 /// `name@host` addresses survive every server that will see them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,3 +3,4 @@
 pub mod account;
 pub mod media;
 pub mod status;
+pub mod time;

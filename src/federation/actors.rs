@@ -5,7 +5,10 @@
 
 use serde_json::{Value, json};
 
-use crate::{domain::account::Account, http::entities::rfc3339};
+use crate::domain::{
+    account::{Account, person_id},
+    time::rfc3339,
+};
 
 pub fn context() -> Value {
     json!([
@@ -23,10 +26,6 @@ pub fn context() -> Value {
             "uuid": "sc:identifier",
         }
     ])
-}
-
-pub fn person_id(base: &str, username: &str) -> String {
-    format!("{base}/users/{username}")
 }
 
 pub fn channel_id(base: &str, username: &str) -> String {

@@ -2,7 +2,6 @@
 //! (mirroring). Its key pair is made once and kept in the database, shared by every process.
 
 use crate::{
-    accounts,
     db::{self, Db},
     error::Result,
 };
@@ -24,7 +23,7 @@ pub async fn keys(db: &Db) -> Result<InstanceKeys> {
             public_pem,
         });
     }
-    let (private, public) = tokio::task::spawn_blocking(accounts::generate_key_pair)
+    let (private, public) = tokio::task::spawn_blocking(crate::net::keys::generate_key_pair)
         .await
         .map_err(|e| crate::error::Error::internal("key generation task failed").with_source(e))??;
     // Whoever stored first wins; a pair is only used whole.

@@ -1,16 +1,13 @@
-//! ActivityPub: discovery and actor documents, objects, signatures (draft-cavage and RFC 9421),
-//! the guarded outgoing client, inboxes and deliveries.
+//! ActivityPub's vocabulary and protocol: discovery and actor documents, objects in and out,
+//! resolving remote actors and posts, the instance actor, and deliveries. Signing and the
+//! guarded client are `net`'s; processing what arrives is `inbox`'s.
 
 pub mod actors;
-pub mod client;
-pub mod inbox;
 pub mod instance;
 pub mod objects;
 pub mod outbox;
 pub mod parse;
 pub mod resolve;
-pub mod rfc9421;
-pub mod signatures;
 
 /// The media types that ask for ActivityPub JSON rather than HTML.
 pub fn wants_activity_json(accept: Option<&str>) -> bool {
@@ -22,8 +19,6 @@ pub fn wants_activity_json(accept: Option<&str>) -> bool {
         })
     })
 }
-
-pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";
 
 #[cfg(test)]
 mod tests {

@@ -5,14 +5,12 @@
 
 use serde_json::{Value, json};
 
-use super::actors::{context, person_id};
-use crate::{
-    domain::{
-        account::Account,
-        media::{Media, MediaState},
-        status::{Status, Visibility, to_html},
-    },
-    http::entities::rfc3339,
+use super::actors::context;
+use crate::domain::{
+    account::Account,
+    media::{Media, MediaState},
+    status::{Status, Visibility, to_html},
+    time::rfc3339,
 };
 
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -62,7 +60,7 @@ pub fn note(
     in_reply_to: Option<String>,
     file_url: &dyn Fn(&str) -> String,
 ) -> Value {
-    let actor = person_id(base, &author.username);
+    let actor = crate::domain::account::person_id(base, &author.username);
     let (to, cc) = audience(status, &actor);
     json!({
         "@context": context(),
@@ -139,7 +137,7 @@ pub fn video(
     in_reply_to: Option<String>,
     file_url: &dyn Fn(&str) -> String,
 ) -> Value {
-    let actor = person_id(base, &author.username);
+    let actor = crate::domain::account::person_id(base, &author.username);
     let (to, cc) = audience(status, &actor);
     let page = format!("{base}/@{}/{}", author.username, status.id);
     let hls = media.variant("hls");

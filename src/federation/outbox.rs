@@ -14,18 +14,16 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::{
-    actors::person_id,
     objects::{self, PUBLIC},
     parse,
     resolve::{self, account_signer, instance_signer},
 };
 use crate::{
-    app::AppState,
     db::{self, jobs::NewJob},
     domain::{account::Account, status::Visibility},
     error::{Error, Result},
-    http::entities::file_url,
     jobs::{JobError, JobHandler, JobRun, Queue},
+    state::AppState,
 };
 
 pub const PUBLISH: &str = "federation.publish";
@@ -105,7 +103,7 @@ pub async fn send(
 }
 
 fn actor_id(state: &AppState, account: &Account) -> String {
-    person_id(state.config.public_url(), &account.username)
+    crate::domain::account::person_id(state.config.public_url(), &account.username)
 }
 
 fn inbox_of(account: &Account) -> Option<String> {
@@ -129,7 +127,7 @@ pub async fn status_object(state: &AppState, status_id: &str) -> Result<Option<(
         Some(p) => parent_uri(state, p).await?,
         None => None,
     };
-    let url_of = |key: &str| file_url(state, key);
+    let url_of = |key: &str| state.file_url(key);
     let mut object = objects::post_object(
         state.config.public_url(),
         &status,

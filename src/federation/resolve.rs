@@ -4,13 +4,10 @@
 use serde_json::Value;
 
 use super::{
-    actors::person_id,
-    client::Signer,
     instance,
     parse::{self, RemoteStatus},
 };
 use crate::{
-    app::AppState,
     db,
     domain::{
         account::{Account, Username},
@@ -18,6 +15,8 @@ use crate::{
         status::Status,
     },
     error::{Error, Kind, Result},
+    net::client::Signer,
+    state::AppState,
 };
 
 pub async fn instance_signer(state: &AppState) -> Result<Signer> {
@@ -35,7 +34,7 @@ pub async fn account_signer(state: &AppState, account: &Account) -> Result<Signe
     Ok(Signer {
         key_id: format!(
             "{}#main-key",
-            person_id(state.config.public_url(), &account.username)
+            crate::domain::account::person_id(state.config.public_url(), &account.username)
         ),
         private_key_pem: std::sync::Arc::new(pem),
     })

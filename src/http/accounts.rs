@@ -9,13 +9,14 @@ use super::{
     entities,
 };
 use crate::{
-    app::AppState,
     db::{
         self,
         statuses::{Page, Timeline},
     },
     error::{Error, Result},
-    social, statuses,
+    social,
+    state::AppState,
+    statuses,
 };
 
 pub async fn verify_credentials(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {

@@ -11,13 +11,12 @@ use serde::Deserialize;
 
 use super::{
     auth::Viewer,
-    entities,
     pages::{page, page_with_status},
 };
 use crate::{
-    app::AppState,
     db::mirrors::Mirror,
     error::{Error, Kind, Result},
+    state::AppState,
 };
 
 const MIRRORS_PAGE: &str = "/admin/mirrors";
@@ -46,7 +45,7 @@ pub async fn mirrors(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpR
                 .map(|(media_id, base_url, verified_at)| context! {
                     media_id => media_id,
                     base_url => base_url,
-                    checked => entities::rfc3339(*verified_at),
+                    checked => crate::domain::time::rfc3339(*verified_at),
                 })
                 .collect::<Vec<_>>(),
         },
@@ -123,7 +122,7 @@ fn held_row(m: &Mirror) -> Value {
         video_uri => m.video_uri,
         size => human_size(m.size_bytes),
         state => m.state,
-        checked => m.verified_at.map(entities::rfc3339),
+        checked => m.verified_at.map(crate::domain::time::rfc3339),
         error => m.error,
         strategy => m.strategy.replace('_', " "),
     }

@@ -7,9 +7,9 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, http::Method, http::head
 
 use crate::{
     accounts,
-    app::AppState,
     domain::account::Account,
     error::{Error, Kind, Result},
+    state::AppState,
 };
 
 pub const SESSION_COOKIE: &str = "kaleido_session";

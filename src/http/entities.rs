@@ -5,21 +5,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     domain::{
         account::Account,
         media::{Media, MediaKind, MediaState},
         status::{Status, to_html},
+        time::rfc3339,
     },
-    storage::Key,
+    state::AppState,
 };
-
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
 
 pub fn account(state: &AppState, account: &Account) -> Value {
     let base = state.config.public_url();
@@ -38,7 +31,7 @@ pub fn account(state: &AppState, account: &Account) -> Value {
         "created_at": rfc3339(account.created_at),
         "note": crate::domain::status::to_html(&account.note),
         "url": url,
-        "uri": account.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_else(|| crate::federation::actors::person_id(base, &account.username)),
+        "uri": account.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_else(|| crate::domain::account::person_id(base, &account.username)),
         "avatar": account.remote.as_ref().and_then(|r| r.avatar_url.clone()),
         "header": Value::Null,
         "followers_count": 0,
@@ -56,14 +49,6 @@ pub async fn account_with_counts(state: &AppState, a: &Account) -> crate::error:
     value["following_count"] = json!(following);
     value["statuses_count"] = json!(crate::db::statuses::count_for_account(&state.db, &a.id).await?);
     Ok(value)
-}
-
-/// Where a browser fetches a stored file: the store itself when public, else through Kaleido.
-pub fn file_url(state: &AppState, key: &str) -> String {
-    Key::parse(key)
-        .ok()
-        .and_then(|k| state.store.public_url(&k))
-        .unwrap_or_else(|| format!("{}/files/{key}", state.config.public_url()))
 }
 
 #[derive(Serialize)]
@@ -96,7 +81,7 @@ pub fn media_attachment(state: &AppState, media: &Media) -> Value {
         media
             .variant(name)
             .filter(|_| ready)
-            .map(|v| file_url(state, &v.key))
+            .map(|v| state.file_url(&v.key))
     };
     // A video's `url` is its progressive MP4; its ladder is under `kaleido.hls`.
     let url = url_of("display")

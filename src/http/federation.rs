@@ -5,13 +5,15 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{entities, views};
+use super::views;
 use crate::{
-    app::AppState,
     db,
     domain::account::Username,
     error::{Error, Result},
-    federation::{ACTIVITY_JSON, actors, inbox, instance, objects, outbox, wants_activity_json},
+    federation::{actors, instance, objects, outbox, wants_activity_json},
+    inbox,
+    net::client::ACTIVITY_JSON,
+    state::AppState,
     statuses,
 };
 
@@ -112,7 +114,7 @@ pub async fn webfinger(
         return Err(Error::not_found("account"));
     };
     let account = account_named(&state, &name).await?;
-    let actor = actors::person_id(base, &account.username);
+    let actor = crate::domain::account::person_id(base, &account.username);
     let profile = format!("{base}/@{}", account.username);
     let body = json!({
         "subject": format!("acct:{}@{host}", account.username),
@@ -225,7 +227,7 @@ pub async fn status_object(
                     let mut tombstone = objects::tombstone(&uri);
                     tombstone["@context"] = json!("https://www.w3.org/ns/activitystreams");
                     tombstone["formerType"] = json!(former_type);
-                    tombstone["deleted"] = json!(entities::rfc3339(deleted_at));
+                    tombstone["deleted"] = json!(crate::domain::time::rfc3339(deleted_at));
                     Ok(HttpResponse::Gone()
                         .insert_header((header::CONTENT_TYPE, ACTIVITY_JSON))
                         .body(tombstone.to_string()))
@@ -273,7 +275,7 @@ pub async fn outbox(
     let account = account_named(&state, &name).await?;
     let id = format!(
         "{}/outbox",
-        actors::person_id(state.config.public_url(), &account.username)
+        crate::domain::account::person_id(state.config.public_url(), &account.username)
     );
     if query.page != Some(true) {
         let total = db::statuses::count_for_account(&state.db, &account.id).await?;
@@ -340,7 +342,7 @@ pub async fn relations(
     };
     let id = format!(
         "{}/{which}",
-        actors::person_id(state.config.public_url(), &account.username)
+        crate::domain::account::person_id(state.config.public_url(), &account.username)
     );
     let items = db::federation::relation_uris(
         &state.db,

@@ -10,9 +10,9 @@ use actix_web::{
 
 use super::range::{Requested, resolve};
 use crate::{
-    app::AppState,
     domain::media::mime_for_key,
     error::{Error, Kind, Result},
+    state::AppState,
     storage::Key,
 };
 

@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::{
-    app::AppState,
     error::{Error, Result},
+    state::AppState,
 };
 
 /// A load balancer's probe must get an answer quickly even when a dependency hangs.

@@ -8,9 +8,10 @@ use super::{
     entities,
 };
 use crate::{
-    app::AppState,
     error::{Error, Result},
-    social, statuses,
+    social,
+    state::AppState,
+    statuses,
 };
 
 /// `/favourite`, `/unfavourite`, `/reblog`, `/unreblog` on a status.

@@ -2,13 +2,13 @@ use actix_multipart::Multipart;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use futures_util::StreamExt;
 
-use super::{auth::CurrentAccount, entities};
+use super::{auth::CurrentAccount, beacons::Beacons, entities};
 use crate::{
-    app::AppState,
     db,
     domain::media::{Focus, MediaState},
     error::{Error, Result},
     media::ingest::{self, MAX_DESCRIPTION_CHARS},
+    state::AppState,
 };
 
 /// Text fields beside the file are small; anything bigger is not a description.
@@ -95,10 +95,11 @@ pub async fn poster(state: web::Data<AppState>, id: web::Path<String>) -> Result
 /// the `views` a local video federates.
 pub async fn view(
     state: web::Data<AppState>,
+    beacons: web::Data<Beacons>,
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    if counts(&state, &req, &id, "views") && !db::statuses::add_view(&state.db, &id).await? {
+    if counts(&beacons, &req, &id, "views") && !db::statuses::add_view(&state.db, &id).await? {
         return Err(Error::not_found("media"));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -106,17 +107,15 @@ pub async fn view(
 
 /// Whether a beacon is the first of its kind from this viewer for this video lately; repeats
 /// are answered the same but not counted.
-fn counts(state: &AppState, req: &actix_web::HttpRequest, media_id: &str, kind: &'static str) -> bool {
-    super::beacons::viewer_address(req).is_some_and(|address| {
-        state
-            .beacons
-            .first(address, media_id, kind, std::time::Instant::now())
-    })
+fn counts(beacons: &Beacons, req: &actix_web::HttpRequest, media_id: &str, kind: &'static str) -> bool {
+    super::beacons::viewer_address(req)
+        .is_some_and(|address| beacons.first(address, media_id, kind, std::time::Instant::now()))
 }
 
 /// The player's "moved to another copy" beacon, for `/metrics`: failovers happen in browsers.
 pub async fn failover(
     state: web::Data<AppState>,
+    beacons: web::Data<Beacons>,
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
@@ -124,7 +123,7 @@ pub async fn failover(
         .await?
         .filter(|m| m.kind == crate::domain::media::MediaKind::Video)
         .ok_or_else(|| Error::not_found("media"))?;
-    if counts(&state, &req, &id, "failovers") {
+    if counts(&beacons, &req, &id, "failovers") {
         db::mirrors::count(&state.db, "player_failovers_total", 1).await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -4,11 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    auth::{CurrentAccount, admin},
-    entities,
-};
-use crate::{app::AppState, error::Result};
+use super::auth::{CurrentAccount, admin};
+use crate::{error::Result, state::AppState};
 
 /// Copies this instance holds, and the copies of our videos that others announced.
 pub async fn mirrors(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
@@ -26,7 +23,7 @@ pub async fn mirrors(state: web::Data<AppState>, current: CurrentAccount) -> Res
                 "error": m.error,
                 "strategy": m.strategy,
                 "size_bytes": m.size_bytes,
-                "verified_at": m.verified_at.map(entities::rfc3339),
+                "verified_at": m.verified_at.map(crate::domain::time::rfc3339),
             })
         })
         .collect();
@@ -34,7 +31,7 @@ pub async fn mirrors(state: web::Data<AppState>, current: CurrentAccount) -> Res
         .await?
         .into_iter()
         .map(|(media_id, base, verified_at)| {
-            json!({ "media_id": media_id, "mirror": base, "verified_at": entities::rfc3339(verified_at) })
+            json!({ "media_id": media_id, "mirror": base, "verified_at": crate::domain::time::rfc3339(verified_at) })
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "held": held, "ours": ours })))

@@ -9,10 +9,10 @@ use super::{
     entities,
 };
 use crate::{
-    app::AppState,
     db,
     error::{Error, Result},
     social,
+    state::AppState,
 };
 
 #[derive(Deserialize)]
@@ -28,7 +28,7 @@ fn block_entity(domain: &str, reason: &str, created_at: i64) -> serde_json::Valu
         "domain": domain,
         "severity": "suspend",
         "private_comment": reason,
-        "created_at": entities::rfc3339(created_at),
+        "created_at": crate::domain::time::rfc3339(created_at),
     })
 }
 
@@ -108,7 +108,7 @@ fn report_entity(state: &AppState, report: &crate::db::moderation::Report) -> se
         "comment": report.comment,
         "forwarded": report.forwarded,
         "status_ids": report.status_ids,
-        "created_at": entities::rfc3339(report.created_at),
+        "created_at": crate::domain::time::rfc3339(report.created_at),
         "target_account": { "id": report.target_id },
         "account": { "id": report.account_id },
         "kaleido": { "host": state.config.public_url() },

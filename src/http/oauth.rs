@@ -5,8 +5,8 @@ use serde_json::json;
 use super::body;
 use crate::{
     accounts,
-    app::AppState,
     error::{Error, Kind, Result},
+    state::AppState,
 };
 
 #[derive(Deserialize)]

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::{auth::Viewer, pages::visible_post, views};
 use crate::{
-    app::AppState,
     error::{Error, Result},
+    state::AppState,
 };
 
 #[derive(Deserialize)]

@@ -7,12 +7,12 @@ use minijinja::{Environment, Value, context};
 
 use super::{auth::Viewer, views};
 use crate::{
-    app::AppState,
     db::{
         self,
         statuses::{Page, Timeline},
     },
     error::{Error, Result},
+    state::AppState,
     statuses,
 };
 
@@ -86,6 +86,14 @@ impl Templates {
                 .map_err(|e| Error::internal(format!("template {name} is invalid")).with_source(e))?;
         }
         Ok(Templates { env })
+    }
+
+    /// The templates of this binary, parsed once per process (they are compiled in, so they
+    /// are the same for every instance a process runs).
+    pub fn get() -> Result<&'static Templates> {
+        static PARSED: std::sync::LazyLock<std::result::Result<Templates, String>> =
+            std::sync::LazyLock::new(|| Templates::new().map_err(|e| e.to_string()));
+        PARSED.as_ref().map_err(|e| Error::internal(e.clone()))
     }
 
     pub fn render(&self, name: &str, ctx: Value) -> Result<String> {
@@ -162,7 +170,7 @@ pub fn page_with_status(
         viewer => viewer.account.as_ref().map(|a| context! { username => a.username.clone() }),
         csrf_token => viewer.csrf_token.clone(),
     };
-    let body = state.templates.render(name, context! { ..ctx, ..common })?;
+    let body = Templates::get()?.render(name, context! { ..ctx, ..common })?;
     Ok(html(status, body))
 }
 
@@ -460,7 +468,7 @@ pub async fn embed(state: web::Data<AppState>, id: web::Path<String>) -> Result<
     let Some(post) = post else {
         return not_found_page(&state, &nobody);
     };
-    let body = state.templates.render(
+    let body = Templates::get()?.render(
         "embed.html",
         context! { post => post, host => views::host(&state) },
     )?;

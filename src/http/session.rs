@@ -18,8 +18,8 @@ use super::{
 };
 use crate::{
     accounts::{self, SESSION_DAYS},
-    app::AppState,
     error::{Error, Kind, Result},
+    state::AppState,
 };
 
 const LOGIN_CSRF_COOKIE: &str = "kaleido_login_csrf";

@@ -6,9 +6,9 @@ use super::{
     body, entities,
 };
 use crate::{
-    app::AppState,
     db::statuses::{Page, Timeline},
     error::Result,
+    state::AppState,
     statuses::{self, Hydrated, NewStatus},
 };
 

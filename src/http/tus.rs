@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, http::StatusCode
 
 use super::auth::CurrentAccount;
 use crate::{
-    app::AppState,
     error::{Error, Kind, Result},
     media::tus::{self, Appended},
+    state::AppState,
 };
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

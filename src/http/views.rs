@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use super::entities::{file_url, status_url};
+use super::entities::status_url;
 use crate::{
-    app::AppState,
     domain::{
         media::{Media, MediaKind, MediaState},
         status::to_html,
     },
+    state::AppState,
     statuses::Hydrated,
 };
 
@@ -91,7 +91,7 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
             widths.push(v.width);
             new
         })
-        .map(|v| format!("{} {}w", file_url(state, &v.key), v.width))
+        .map(|v| format!("{} {}w", state.file_url(&v.key), v.width))
         .collect::<Vec<_>>()
         .join(", ");
     let main = media
@@ -101,7 +101,7 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
     Photo {
         src: main
             .filter(|_| ready)
-            .map(|v| file_url(state, &v.key))
+            .map(|v| state.file_url(&v.key))
             .unwrap_or_default(),
         srcset,
         width: main.map_or(0, |v| v.width),
@@ -119,7 +119,7 @@ pub fn photo(state: &AppState, media: &Media) -> Photo {
         poster: media
             .variant("thumb")
             .filter(|_| ready && media.kind == MediaKind::Video)
-            .map(|v| file_url(state, &v.key)),
+            .map(|v| state.file_url(&v.key)),
         media_id: media.id.clone(),
     }
 }
@@ -183,7 +183,7 @@ pub fn post(state: &AppState, item: &Hydrated) -> Post {
         excerpt,
         spoiler_text: item.status.spoiler_text.clone(),
         sensitive: item.status.sensitive,
-        created_at: super::entities::rfc3339(item.status.created_at),
+        created_at: crate::domain::time::rfc3339(item.status.created_at),
         photos: item.media.iter().map(|m| photo(state, m)).collect(),
         published: item.status.published_at.is_some(),
     }

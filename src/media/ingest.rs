@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::{
-    app::AppState,
     config::LimitsConfig,
     db,
     domain::media::{Media, MediaKind, MediaState, accepted_type},
     error::{Error, Kind, Result},
+    state::AppState,
     storage::Key,
 };
 

@@ -41,7 +41,13 @@ pub struct ProcessMedia {
     pub store: Store,
     pub config: Arc<Config>,
     pub sizes: Sizes,
+    /// The job that publishes a post once all its media is ready. Given by whoever builds the
+    /// instance, so media processing need not know what publishing means (federation is above).
+    pub publish_job: PublishJob,
 }
+
+/// Makes the job that publishes the post with this id.
+pub type PublishJob = fn(&crate::jobs::Queue, &str) -> crate::error::Result<db::jobs::NewJob>;
 
 /// Where a verified original goes while it is read.
 enum Destination<'a> {
@@ -292,11 +298,8 @@ impl JobHandler for ProcessMedia {
             }
         }
         // Posts that were waiting for this media go out once all of theirs is ready.
-        let queue = &self.queue;
-        db::statuses::publish_ready(&self.db, &media.id, &|id| {
-            crate::federation::outbox::publish_job(queue, id)
-        })
-        .await?;
+        let (queue, publish_job) = (&self.queue, self.publish_job);
+        db::statuses::publish_ready(&self.db, &media.id, &|id| publish_job(queue, id)).await?;
         queue.wake();
         Ok(())
     }

@@ -14,10 +14,10 @@ use tokio::io::AsyncWriteExt;
 
 use super::ingest::{self, Spooled};
 use crate::{
-    app::AppState,
     db::{self, tus::TusUpload},
     domain::media::Media,
     error::{Error, Kind, Result},
+    state::AppState,
     storage::Key,
 };
 

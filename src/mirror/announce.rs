@@ -7,16 +7,16 @@ use url::Url;
 
 use super::{HashList, MAX_PLAYLIST_BYTES, peers::instance_actor_id, refused, uris};
 use crate::{
-    app::AppState,
     config::AcceptFrom,
     db::{self, mirrors::Direction},
     domain::{
         account::{Account, RemoteActor},
         media::MediaKind,
+        time::rfc3339,
     },
     error::{Error, Result},
     federation::{outbox, parse, resolve},
-    http::entities::{file_url, rfc3339},
+    state::AppState,
     storage::{self, Key},
 };
 
@@ -94,7 +94,7 @@ fn cache_file(state: &AppState, mirror: &db::mirrors::Mirror, master_key: &str, 
             "mediaType": "application/x-mpegURL",
             // The copy's folder, as PeerTube names its redundancy (players there append file
             // names to it); the master keeps the origin's file name inside it.
-            "href": folder_of(&file_url(state, master_key)),
+            "href": folder_of(&state.file_url(master_key)),
         },
         "to": [owner],
         "cc": [],

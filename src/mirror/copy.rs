@@ -10,12 +10,12 @@ use super::{
     verify::{RangeCheck, feed_file, verify_file},
 };
 use crate::{
-    app::AppState,
     config::StrategyKind,
     db,
     error::{Error, Result},
     federation::{parse, resolve},
     jobs::{JobError, JobHandler, JobRun},
+    state::AppState,
     storage::Key,
 };
 

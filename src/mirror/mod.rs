@@ -4,7 +4,6 @@
 
 pub mod announce;
 pub mod copy;
-pub mod limits;
 pub mod peers;
 pub mod playlist;
 pub mod strategy;

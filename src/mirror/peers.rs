@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    app::AppState,
     db::{self, mirrors::Direction},
     domain::account::Account,
     error::Result,
     federation::{objects, outbox, resolve},
     jobs::{JobError, JobHandler, JobRun},
+    state::AppState,
 };
 
 pub const FOLLOW_PEER: &str = "mirror.follow_peer";

@@ -5,11 +5,10 @@ use url::Url;
 
 use super::MAX_PLAYLIST_BYTES;
 use crate::{
-    app::AppState,
     db,
     domain::media::Media,
     error::{Error, Result},
-    http::entities::file_url,
+    state::AppState,
     storage::{self, Key},
 };
 
@@ -94,7 +93,7 @@ pub async fn for_media(state: &AppState, media: &Media) -> Result<Playlist> {
         )
         .map_err(|_| Error::internal("our copy's playlist is not text"))?;
         let origin = Url::parse(&origin).map_err(|_| Error::internal("unreadable origin URL"))?;
-        let ours = Url::parse(&file_url(state, &key)).map_err(|_| Error::internal("unreadable file URL"))?;
+        let ours = Url::parse(&state.file_url(&key)).map_err(|_| Error::internal("unreadable file URL"))?;
         return Ok(Playlist::Combined(combine(&master, &origin, &[ours])));
     }
     let hls = media.variant("hls").ok_or_else(|| Error::not_found("playlist"))?;
@@ -102,8 +101,7 @@ pub async fn for_media(state: &AppState, media: &Media) -> Result<Playlist> {
         storage::read_small(&state.store, &Key::parse(&hls.key)?, MAX_PLAYLIST_BYTES).await?,
     )
     .map_err(|_| Error::internal("our own playlist is not text"))?;
-    let origin =
-        Url::parse(&file_url(state, &hls.key)).map_err(|_| Error::internal("unreadable file URL"))?;
+    let origin = Url::parse(&state.file_url(&hls.key)).map_err(|_| Error::internal("unreadable file URL"))?;
     let copies: Vec<Url> = db::mirrors::copies(&state.db, &media.id)
         .await?
         .into_iter()
@@ -121,7 +119,7 @@ pub async fn poster_for(state: &AppState, media: &Media) -> Result<Option<String
     if let Some(copy) = db::mirrors::verified_for_media(&state.db, &media.id).await?
         && let Some(key) = copy.poster_key
     {
-        return Ok(Some(file_url(state, &key)));
+        return Ok(Some(state.file_url(&key)));
     }
     Ok(remote.preview_url.clone())
 }

@@ -8,37 +8,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    app::AppState,
     config::{MirrorStrategy, StrategyKind},
-    db,
+    db::{
+        self,
+        mirrors::{Candidate, Held},
+    },
     error::Result,
     jobs::{JobError, JobHandler, JobRun},
+    state::AppState,
 };
-
-/// A copy we hold (being made, verified, or failed and waiting for its retry).
-#[derive(Debug, Clone)]
-pub struct Held {
-    pub mirror_id: String,
-    pub status_id: String,
-    pub strategy: String,
-    pub size_bytes: i64,
-    /// When this copy was (last) started: minimum lifetimes count from here.
-    pub created_at: i64,
-    pub published_at: i64,
-    pub views: i64,
-    pub verified: bool,
-    pub copying: bool,
-}
-
-/// A public video of a followed instance that we do not hold.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    pub status_id: String,
-    pub published_at: i64,
-    pub views: i64,
-    /// We held a copy once and let it go.
-    pub dropped_before: bool,
-}
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan {

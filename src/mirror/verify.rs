@@ -11,10 +11,10 @@ use super::{
     range_of, refused,
 };
 use crate::{
-    app::AppState,
     db,
     error::{Error, Result},
     jobs::{JobError, JobHandler, JobRun},
+    state::AppState,
     storage::Key,
 };
 

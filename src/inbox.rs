@@ -8,17 +8,18 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    outbox,
-    parse::{self, id_of, str_of, type_of},
-    resolve, rfc9421, signatures,
-};
 use crate::{
-    app::AppState,
     db::{self, moderation::Shun},
     domain::{account::Account, status::Status},
     error::{Error, Kind, Result},
+    federation::{
+        outbox,
+        parse::{self, id_of, str_of, type_of},
+        resolve,
+    },
     jobs::{JobError, JobHandler, JobRun},
+    net::{rfc9421, signatures},
+    state::AppState,
 };
 
 pub const PROCESS: &str = "federation.inbox";

@@ -19,6 +19,9 @@ use crate::{
     error::{Error, Kind, Result},
 };
 
+/// The media type ActivityPub documents are sent as.
+pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";
+
 /// A JSON document larger than this is not an actor or a post.
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 const MAX_REDIRECTS: usize = 3;
@@ -360,7 +363,7 @@ impl Client {
         let mut request = self
             .http
             .post(url.clone())
-            .header("content-type", super::ACTIVITY_JSON)
+            .header("content-type", ACTIVITY_JSON)
             .header("user-agent", &self.user_agent)
             .body(body);
         request = with_headers(request, headers);

@@ -729,7 +729,7 @@ aOT9v6d+nb4bnNkQVklLQ3fVAvJm+xdDOp9LCNCN48V2pnDOkFV6+U9nV5oyc6XI
 
     #[test]
     fn signs_like_mastodon_and_verifies() {
-        let (private, public) = crate::accounts::generate_key_pair().expect("keys");
+        let (private, public) = crate::net::keys::generate_key_pair().expect("keys");
         let (uri, key_id, now) = (
             "https://photos.example/users/bob/inbox",
             "https://masto.example/users/alice#main-key",

@@ -184,7 +184,7 @@ mod tests {
     use super::*;
 
     fn keys() -> (String, String) {
-        crate::accounts::generate_key_pair().expect("keys")
+        crate::net::keys::generate_key_pair().expect("keys")
     }
 
     fn request(body: &[u8], date: &str) -> HashMap<String, String> {
