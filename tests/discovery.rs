@@ -22,11 +22,7 @@ async fn activity(app: &common::Instance, url: impl reqwest::IntoUrl) -> Value {
 }
 
 fn mastodon_person() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/activitypub/mastodon-person.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("shared fixture")).expect("json")
+    common::fixtures::read(&common::fixtures::OURS, "mastodon-person.json")
 }
 
 both_backends!(webfinger_nodeinfo_and_actors, |backend| async move {
@@ -277,12 +273,7 @@ both_backends!(statuses_as_notes_and_the_outbox, |backend| async move {
 
     // The status's id answers ActivityPub clients with a Note in Mastodon's shape.
     let note: Value = activity(&app, &uri).await;
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/activitypub/mastodon-create-note-media.json"
-    );
-    let fixture: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let fixture = common::fixtures::read(&common::fixtures::OURS, "mastodon-create-note-media.json");
     for key in [
         "id",
         "type",

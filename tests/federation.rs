@@ -343,15 +343,8 @@ async fn a_video_post_federates_as_a_peertube_video() {
     assert_eq!(object["type"], "Video");
     assert_eq!(object["name"], "Harbour timelapse");
     // Every property PeerTube's Video validator insists on is there, of the JSON type a real
-    // PeerTube Video (the captured tilvids.com object) gives it.
-    let peertube: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/activitypub/peertube-video.json"
-        ))
-        .expect("fixture"),
-    )
-    .expect("json");
+    // PeerTube Video (ours, in the shape of the one captured from tilvids.com) gives it.
+    let peertube = common::fixtures::read(&common::fixtures::OURS, "peertube-video.json");
     let kind = |v: &Value| match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -457,13 +450,13 @@ fn signed_headers(
             format!("{}:{}", url.host_str().expect("host"), url.port().expect("port")),
         ),
         ("date".to_owned(), httpdate::fmt_http_date(date)),
-        ("digest".to_owned(), kaleido::federation::signatures::digest(body)),
+        ("digest".to_owned(), kaleido::net::signatures::digest(body)),
     ]);
-    let signature = kaleido::federation::signatures::sign(
+    let signature = kaleido::net::signatures::sign(
         "POST",
         url.path(),
         &headers,
-        kaleido::federation::signatures::SIGNED_HEADERS,
+        kaleido::net::signatures::SIGNED_HEADERS,
         key_id,
         private_pem,
     )
@@ -537,7 +530,7 @@ async fn forged_and_replayed_requests_are_refused() {
     let headers_carol = signed_headers(&inbox, &as_carol, &key_id, &bob_key, now);
     assert_eq!(deliver(&a, &inbox, &as_carol, &headers_carol).await, 401);
     // Bob's key id, someone else's key.
-    let (other_private, _) = kaleido::accounts::generate_key_pair().expect("keys");
+    let (other_private, _) = kaleido::net::keys::generate_key_pair().expect("keys");
     let impostor = signed_headers(&inbox, &body, &key_id, &other_private, now);
     assert_eq!(deliver(&a, &inbox, &body, &impostor).await, 401);
     // Signed two hours ago: outside the window, even though the signature is good.
@@ -1001,7 +994,7 @@ async fn rfc_9421_signatures_are_accepted_as_mastodon_sends_them() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64;
-    let headers: HashMap<String, String> = kaleido::federation::rfc9421::sign(
+    let headers: HashMap<String, String> = kaleido::net::rfc9421::sign(
         "POST",
         &inbox,
         &HashMap::new(),

@@ -855,15 +855,9 @@ async fn an_origin_accepts_a_cachefile_exactly_as_peertube_sends_it() {
     );
     assert_eq!(listed_copies(&a, &alice, &media_id).await, json!([]));
 
-    // The fixture built from PeerTube's source, with its hosts made ours: B's application actor,
-    // A's video and owner, and B's copy folder.
-    let path = format!(
-        "{}/../shared/fixtures/activitypub/peertube-create-cachefile.DERIVED.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut create: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
-    create.as_object_mut().expect("object").remove("_note");
+    // Our fixture in the shape built from PeerTube's source, with its hosts made the test's: B's
+    // application actor, A's video and owner, and B's copy folder.
+    let mut create = common::fixtures::read(&common::fixtures::OURS, "peertube-create-cachefile.json");
     let (_, local) = get(&a, &alice, "/api/v1/timelines/public?local=true").await;
     let video = local[0]["uri"].as_str().expect("video uri").to_owned();
     let owner = local[0]["account"]["uri"].as_str().expect("owner").to_owned();

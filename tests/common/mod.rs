@@ -2,6 +2,8 @@
 //! on SQLite with local files or on PostgreSQL with the Garage S3 server `make test` starts.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::{path::PathBuf, time::Duration};
 
 use kaleido::{
