@@ -151,6 +151,20 @@ pub async fn receive(state: &AppState, request: Incoming<'_>) -> Result<bool> {
             return Err(unauthorized("the body does not match its Digest"));
         }
     }
+    // draft-cavage signs the Host the sender addressed: a request signed for another server
+    // (taken from its inbox) must not be accepted here within the Date window. RFC 9421's
+    // @authority is checked against our own URL by construction of `target_uri`.
+    if let Scheme::Cavage(_) = scheme {
+        let ours = url::Url::parse(state.config.public_url())
+            .map(|u| crate::net::client::authority(&u))
+            .unwrap_or_default();
+        let sent = request.headers.get("host").map(|h| h.trim()).unwrap_or_default();
+        if !sent.eq_ignore_ascii_case(&ours) {
+            return Err(unauthorized(format!(
+                "the request was signed for {sent:?}, not for this server ({ours})"
+            )));
+        }
+    }
     let key_id = scheme.key_id().to_owned();
     resolve::ensure_allowed(state, &key_id).await?;
     let mut signer = key_owner(state, &key_id, false).await.map_err(|e| match e.kind {
@@ -179,8 +193,12 @@ pub async fn receive(state: &AppState, request: Incoming<'_>) -> Result<bool> {
         }
     }
     resolve::ensure_allowed(state, actor).await?;
+    // De-duplication is by id, but an id may name any host: one a server could claim in advance
+    // for another server's predictable id (`…#delete`) would make the real one a "repeat". So an
+    // id counts as itself only from a signer on its host; any other is keyed by signer and id.
     let uri = match str_of(&activity, "id") {
-        Some(id) => id.to_owned(),
+        Some(id) if parse::same_host(id, &signer_uri) => id.to_owned(),
+        Some(id) => format!("{signer_uri} relayed {id}"),
         None => format!("{signer_uri}#anonymous/{}", signatures::digest(request.body)),
     };
     let job = state
@@ -524,6 +542,15 @@ async fn on_announce(
         }
         None => return Ok(()),
     };
+    // Only what anyone may see can be boosted (Mastodon refuses the rest too): a boost of a
+    // followers-only post would put it before the booster's followers.
+    if !matches!(
+        status.visibility,
+        crate::domain::status::Visibility::Public | crate::domain::status::Visibility::Unlisted
+    ) {
+        tracing::info!(booster = %actor.acct(), status = %status.id, "ignored a boost of a post that is not public");
+        return Ok(());
+    }
     if db::statuses::reblog_by(&state.db, &actor.id, &status.id)
         .await?
         .is_some()
@@ -535,7 +562,7 @@ async fn on_announce(
         id: uuid::Uuid::now_v7().to_string(),
         account_id: actor.id.clone(),
         text: String::new(),
-        visibility: status.visibility,
+        visibility: parse::visibility(activity).narrower(status.visibility),
         sensitive: false,
         spoiler_text: String::new(),
         in_reply_to_id: None,

@@ -195,14 +195,18 @@ pub async fn search(state: &AppState, q: &str, resolve_remote: bool, me: Option<
             found.accounts.push(known);
             return Ok(found);
         }
+        // Post ids are not secret (a public reply names its parent's): what is found is only
+        // what the searcher may see.
         if let Some(id) = resolve::local_status_id(state, q).map(str::to_owned) {
             let status = db::statuses::get(&state.db, &id).await?;
-            found.statuses = statuses::hydrate(state, status.into_iter().collect(), me).await?;
+            let visible = status.into_iter().filter(|s| statuses::can_see(s, me)).collect();
+            found.statuses = statuses::hydrate(state, visible, me).await?;
             return Ok(found);
         }
         if !may_fetch {
             let status = db::statuses::get_by_uri(&state.db, q).await?;
-            found.statuses = statuses::hydrate(state, status.into_iter().collect(), me).await?;
+            let visible = status.into_iter().filter(|s| statuses::can_see(s, me)).collect();
+            found.statuses = statuses::hydrate(state, visible, me).await?;
             return Ok(found);
         }
         // A post first (the common case: a link someone shared), else an actor.

@@ -181,6 +181,7 @@ pub async fn hydrate(
     for item in &mut out {
         if let Some(inner_id) = &item.status.reblog_of_id
             && let Some(inner) = db::statuses::get(&state.db, inner_id).await?
+            && can_see(&inner, viewer)
         {
             item.reblog = hydrate_one_level(state, vec![inner], viewer)
                 .await?
@@ -188,6 +189,8 @@ pub async fn hydrate(
                 .map(Box::new);
         }
     }
+    // A boost of what the viewer may not see shows nothing, so it is not shown at all.
+    out.retain(|item| item.status.reblog_of_id.is_none() || item.reblog.is_some());
     Ok(out)
 }
 

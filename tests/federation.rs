@@ -7,7 +7,11 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Backend, Instance, start_federated as instance_with};
+use common::{
+    Backend, Instance,
+    signing::{deliver, private_key_of, signed_headers},
+    start_federated as instance_with,
+};
 use serde_json::{Value, json};
 
 /// Instances that may talk to each other over plain HTTP on loopback.
@@ -433,62 +437,6 @@ async fn a_video_post_federates_as_a_peertube_video() {
     assert_eq!(attributed, vec!["Person", "Group"]);
     a.stop().await;
     b.stop().await;
-}
-
-/// Signs a POST of `body` to `inbox` as `key_id` with `private_pem`, dated `date`.
-fn signed_headers(
-    inbox: &str,
-    body: &[u8],
-    key_id: &str,
-    private_pem: &str,
-    date: std::time::SystemTime,
-) -> HashMap<String, String> {
-    let url = url::Url::parse(inbox).expect("inbox url");
-    let mut headers = HashMap::from([
-        (
-            "host".to_owned(),
-            format!("{}:{}", url.host_str().expect("host"), url.port().expect("port")),
-        ),
-        ("date".to_owned(), httpdate::fmt_http_date(date)),
-        ("digest".to_owned(), kaleido::net::signatures::digest(body)),
-    ]);
-    let signature = kaleido::net::signatures::sign(
-        "POST",
-        url.path(),
-        &headers,
-        kaleido::net::signatures::SIGNED_HEADERS,
-        key_id,
-        private_pem,
-    )
-    .expect("sign");
-    headers.insert("signature".into(), signature);
-    headers
-}
-
-async fn deliver(app: &Instance, inbox: &str, body: &[u8], headers: &HashMap<String, String>) -> u16 {
-    let mut request = app
-        .http
-        .post(inbox)
-        .header("content-type", "application/activity+json")
-        .body(body.to_vec());
-    for (name, value) in headers {
-        if name != "host" {
-            request = request.header(name, value);
-        }
-    }
-    request.send().await.expect("post").status().as_u16()
-}
-
-/// A local account's private key, to sign requests as its server would.
-async fn private_key_of(app: &Instance, name: &str) -> String {
-    let account = kaleido::db::accounts::by_username(app.db(), name)
-        .await
-        .expect("db")
-        .expect("account");
-    kaleido::db::accounts::private_key(app.db(), &account.id)
-        .await
-        .expect("db")
-        .expect("key")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1018,4 +966,147 @@ async fn rfc_9421_signatures_are_accepted_as_mastodon_sends_them() {
     .await;
     a.stop().await;
     b.stop().await;
+}
+
+/// A remote `Announce` of a local followers-only post must not put it before the booster's
+/// followers here; a boost of a public post still arrives, so the check is not vacuous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_boost_never_widens_who_sees_a_post() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::PostgresS3).await;
+    let alice = a.user("alice").await;
+    let carol = a.user("carol").await;
+    b.user("bob").await;
+    follow(&a, &carol, &format!("bob@{}", host(&b))).await;
+    let (_, secret) = post(
+        &a,
+        &alice,
+        "/api/v1/statuses",
+        json!({ "status": "for my followers only", "visibility": "private" }),
+    )
+    .await;
+    let (_, open) = post(
+        &a,
+        &alice,
+        "/api/v1/statuses",
+        json!({ "status": "for everyone" }),
+    )
+    .await;
+    let bob_uri = format!("{}/users/bob", b.url);
+    let bob_key = private_key_of(&b, "bob").await;
+    let inbox = format!("{}/inbox", a.url);
+    let boost = |n: u32, object: &Value| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{bob_uri}/statuses/{n}/activity"),
+            "type": "Announce",
+            "actor": bob_uri,
+            "published": "2026-12-01T12:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [format!("{bob_uri}/followers")],
+            "object": object["uri"],
+        })
+    };
+    for (n, status) in [(1, &secret), (2, &open)] {
+        let body = boost(n, status).to_string().into_bytes();
+        let headers = signed_headers(
+            &inbox,
+            &body,
+            &format!("{bob_uri}#main-key"),
+            &bob_key,
+            std::time::SystemTime::now(),
+        );
+        assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
+    }
+    let home = common::eventually(20, "the public boost in carol's home", || async {
+        let (_, home) = get(&a, &carol, "/api/v1/timelines/home").await;
+        let boosts = home.as_array()?.iter().filter(|s| !s["reblog"].is_null()).count();
+        (boosts >= 1).then_some(home)
+    })
+    .await;
+    let texts: Vec<&str> = home
+        .as_array()
+        .expect("home")
+        .iter()
+        .filter_map(|s| s["reblog"]["content"].as_str())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("for everyone")), "{home}");
+    assert!(
+        !home.to_string().contains("for my followers only"),
+        "leaked: {home}"
+    );
+    // Nor does the booster's profile or the public timeline show it to anyone else.
+    let (_, public) = get(&a, &carol, "/api/v1/timelines/public").await;
+    assert!(!public.to_string().contains("for my followers only"), "{public}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// De-duplication by activity id: a server that sends first, with its own key, an activity
+/// carrying another server's predictable id must not make the real one a "repeat". And a
+/// request signed for another server's inbox is not accepted here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_ids_cannot_be_claimed_and_requests_for_other_servers_are_refused() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let c = instance(Backend::PostgresS3).await;
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    c.user("mallory").await;
+    let bob_uri = format!("{}/users/bob", b.url);
+    let mallory_uri = format!("{}/users/mallory", c.url);
+    let inbox = format!("{}/users/alice/inbox", a.url);
+    let now = std::time::SystemTime::now();
+    let followers = || async {
+        let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;
+        me["followers_count"].as_i64().expect("count")
+    };
+    let follow_of = |actor: &str, id: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "Follow",
+            "actor": actor,
+            "object": format!("{}/users/alice", a.url),
+        })
+    };
+    // Mallory's server claims bob's next Follow id in advance, signed with mallory's own key.
+    let claimed = format!("{bob_uri}#follows/1");
+    let squat = follow_of(&mallory_uri, &claimed).to_string().into_bytes();
+    let mallory_key = private_key_of(&c, "mallory").await;
+    let headers = signed_headers(
+        &inbox,
+        &squat,
+        &format!("{mallory_uri}#main-key"),
+        &mallory_key,
+        now,
+    );
+    assert_eq!(deliver(&a, &inbox, &squat, &headers).await, 202);
+    common::eventually(20, "mallory's follow", || async {
+        (followers().await == 1).then_some(())
+    })
+    .await;
+    // Bob's real Follow, with that id, from bob's server: applied, not taken for a repeat.
+    let real = follow_of(&bob_uri, &claimed).to_string().into_bytes();
+    let bob_key = private_key_of(&b, "bob").await;
+    let bob_headers = signed_headers(&inbox, &real, &format!("{bob_uri}#main-key"), &bob_key, now);
+    // First the same request replayed at A as if A were another server: refused.
+    let b_inbox = format!("{}/users/alice/inbox", b.url);
+    let for_b = signed_headers(&b_inbox, &real, &format!("{bob_uri}#main-key"), &bob_key, now);
+    let b_host = b.url.trim_start_matches("http://").to_owned();
+    assert_eq!(
+        common::signing::deliver_as(&a, &inbox, &real, &for_b, Some(&b_host)).await,
+        401,
+        "a request signed for {b_host} was accepted by {}",
+        a.url
+    );
+    assert_eq!(deliver(&a, &inbox, &real, &bob_headers).await, 202);
+    // Mallory and bob: without keying ids by their signer, bob's would be a "repeat".
+    common::eventually(20, "bob's follow", || async {
+        (followers().await == 2).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
 }

@@ -230,6 +230,40 @@ both_backends!(jpeg_needing_no_change_is_not_recompressed, |backend| async move 
     app.stop().await;
 });
 
+both_backends!(
+    nothing_after_a_jpegs_end_marker_is_published,
+    |backend| async move {
+        let app = common::start(backend).await;
+        let token = app.user("alice").await;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = make_jpeg(dir.path(), "motion.jpg", 1200, 800, 95);
+        let photo = std::fs::read(&path).expect("read");
+        // What a phone appends after the image: a motion-photo video with metadata of its own.
+        let mut upload = photo.clone();
+        upload.extend_from_slice(b"\0\0\0\x18ftypmp42\0\0\0\0 GPSLatitude 51.5074 owner SN-0042");
+        let (status, media) = upload_and_process(&app, &token, upload, "motion.jpg").await;
+        assert_eq!(status, 200, "{media}");
+        let url = media["url"].as_str().expect("url");
+        let response = app.http.get(url).send().await.expect("get");
+        // Only /files (the store's own public URL serves itself) must say what it serves is final.
+        if url.contains("/files/") {
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        }
+        let served = response.bytes().await.expect("body").to_vec();
+        assert!(
+            served.ends_with(&[0xFF, 0xD9]),
+            "the photo ends at its end-of-image marker"
+        );
+        let text = String::from_utf8_lossy(&served);
+        assert!(
+            !text.contains("ftyp") && !text.contains("SN-0042"),
+            "the appended payload was published"
+        );
+        assert_eq!(jpeg::scan_data(&served), jpeg::scan_data(&photo));
+        app.stop().await;
+    }
+);
+
 both_backends!(large_photos_get_capped_variants, |backend| async move {
     let app = common::start(backend).await;
     let token = app.user("alice").await;

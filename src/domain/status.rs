@@ -10,6 +10,17 @@ pub enum Visibility {
 }
 
 impl Visibility {
+    /// The narrower of two audiences: a boost never reaches further than what it boosts.
+    pub fn narrower(self, other: Visibility) -> Visibility {
+        let rank = |v: Visibility| match v {
+            Visibility::Public => 0,
+            Visibility::Unlisted => 1,
+            Visibility::Private => 2,
+            Visibility::Direct => 3,
+        };
+        if rank(other) > rank(self) { other } else { self }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Visibility::Public => "public",

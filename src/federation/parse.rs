@@ -174,7 +174,8 @@ pub struct RemoteStatus {
 
 pub const POST_TYPES: [&str; 6] = ["Note", "Video", "Article", "Page", "Image", "Question"];
 
-fn visibility(object: &Value) -> Visibility {
+/// Who an object or activity is addressed to, read as Mastodon's visibilities.
+pub fn visibility(object: &Value) -> Visibility {
     let has = |key: &str, what: &dyn Fn(&str) -> bool| {
         many(object.get(key).unwrap_or(&Value::Null))
             .into_iter()

@@ -43,6 +43,15 @@ impl Beacons {
         seen.insert(key, now);
         true
     }
+
+    /// How many beacons are remembered now.
+    pub fn len(&self) -> usize {
+        self.seen.lock().map_or(0, |seen| seen.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The viewer's address. A reverse proxy on this machine (the usual set-up) connects from

@@ -44,6 +44,8 @@ pub async fn serve(
         // Keys are never reused for other content, so a copy may be kept for good.
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .insert_header((header::CONTENT_TYPE, mime_for_key(key.as_str())))
+        // A stored file is what its key says it is: a browser must not guess HTML into it.
+        .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header((
             "Access-Control-Expose-Headers",

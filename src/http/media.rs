@@ -99,10 +99,23 @@ pub async fn view(
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
+    // Looked up before anything is remembered: a beacon for a media that does not exist (of
+    // any length) must cost nothing.
+    video(&state, &id).await?;
     if counts(&beacons, &req, &id, "views") && !db::statuses::add_view(&state.db, &id).await? {
         return Err(Error::not_found("media"));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn video(state: &AppState, id: &str) -> Result<crate::domain::media::Media> {
+    if id.len() > 64 {
+        return Err(Error::not_found("media"));
+    }
+    db::media::get(&state.db, id)
+        .await?
+        .filter(|m| m.kind == crate::domain::media::MediaKind::Video)
+        .ok_or_else(|| Error::not_found("media"))
 }
 
 /// Whether a beacon is the first of its kind from this viewer for this video lately; repeats
@@ -119,10 +132,7 @@ pub async fn failover(
     req: actix_web::HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    db::media::get(&state.db, &id)
-        .await?
-        .filter(|m| m.kind == crate::domain::media::MediaKind::Video)
-        .ok_or_else(|| Error::not_found("media"))?;
+    video(&state, &id).await?;
     if counts(&beacons, &req, &id, "failovers") {
         db::mirrors::count(&state.db, "player_failovers_total", 1).await?;
     }

@@ -78,12 +78,18 @@ pub async fn verify_mirror(
 
 /// Prometheus text: copies held and their bytes, copy and verification failures, copies of our
 /// videos elsewhere, deliveries by state, dead servers. Admins only (a scraper sends a token).
-pub async fn metrics(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
+pub async fn metrics(
+    state: web::Data<AppState>,
+    beacons: web::Data<super::beacons::Beacons>,
+    current: CurrentAccount,
+) -> Result<HttpResponse> {
     admin(&current)?;
     let mut body = String::new();
     for (name, value) in crate::db::mirrors::metrics(&state.db).await? {
         body.push_str(&format!("kaleido_{name} {value}\n"));
     }
+    // This process's memory of recent beacons: what a stranger posting them can make us hold.
+    body.push_str(&format!("kaleido_beacons_remembered {}\n", beacons.len()));
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Type", "text/plain; version=0.0.4"))
         .body(body))

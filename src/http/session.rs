@@ -25,9 +25,19 @@ use crate::{
 const LOGIN_CSRF_COOKIE: &str = "kaleido_login_csrf";
 
 /// Only same-site paths are followed after login: never `//evil.example` or a full URL.
+/// Where to go after logging in: only a path of this site. Browsers drop tabs and newlines
+/// from URLs (`/\t/evil.example` becomes `//evil.example`, another host) and a newline cannot
+/// be sent in a header at all, so any control character sends the visitor home instead.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }

@@ -296,15 +296,22 @@ async fn check_sample(state: &AppState, master_href: &str, hashes: &HashList) ->
     let file_url = variant_url
         .join(&file)
         .map_err(|_| refused("unreadable segment URI"))?;
+    let length = usize::try_from(end - start + 1)
+        .ok()
+        .filter(|&n| n <= MAX_SAMPLE_BYTES)
+        .ok_or_else(|| refused("the copy's segment is larger than any segment we make"))?;
     let bytes = state
         .http
-        .get_range(file_url.as_str(), start, end, (end - start + 1) as usize)
+        .get_range(file_url.as_str(), start, end, length)
         .await?;
     if hex::encode(Sha256::digest(&bytes)) != *expected {
         return Err(refused("the copy's segment does not match our hash"));
     }
     Ok(())
 }
+
+/// A sampled segment larger than this is not one of ours (they are seconds of video).
+const MAX_SAMPLE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The first media segment of a byte-range playlist: (file, start, end inclusive).
 fn first_segment(playlist: &str) -> Option<(String, u64, u64)> {
@@ -313,7 +320,10 @@ fn first_segment(playlist: &str) -> Option<(String, u64, u64)> {
         if let Some(range) = line.strip_prefix("#EXT-X-BYTERANGE:") {
             let (length, offset) = range.split_once('@')?;
             let (length, offset): (u64, u64) = (length.parse().ok()?, offset.parse().ok()?);
-            pending = Some((offset, offset + length.checked_sub(1)?));
+            // Another server's numbers: a sum that overflows is a refusal, not a wrap.
+            let end = offset.checked_add(length.checked_sub(1)?)?;
+            end.checked_add(1)?;
+            pending = Some((offset, end));
         } else if !line.starts_with('#') && !line.is_empty() {
             let (start, end) = pending?;
             return Some((line.to_owned(), start, end));
@@ -364,5 +374,19 @@ mod tests {
         let playlist = "#EXTM3U\n#EXT-X-MAP:URI=\"v.mp4\",BYTERANGE=\"800@0\"\n#EXTINF:1,\n#EXT-X-BYTERANGE:100@800\nv.mp4\n";
         assert_eq!(first_segment(playlist), Some(("v.mp4".into(), 800, 899)));
         assert_eq!(first_segment("#EXTM3U\nv.mp4\n"), None);
+    }
+
+    #[test]
+    fn byte_ranges_that_overflow_are_refused_not_wrapped() {
+        let max = u64::MAX;
+        for range in [
+            format!("2@{max}"),
+            format!("{max}@2"),
+            format!("1@{max}"),
+            "0@5".to_owned(),
+        ] {
+            let playlist = format!("#EXTM3U\n#EXT-X-BYTERANGE:{range}\nv.mp4\n");
+            assert_eq!(first_segment(&playlist), None, "{range}");
+        }
     }
 }

@@ -24,8 +24,9 @@ pub(crate) fn refused(message: impl Into<String>) -> crate::error::Error {
 /// Parses a `"start-end"` key.
 pub fn range_of(key: &str) -> Option<(u64, u64)> {
     let (start, end) = key.split_once('-')?;
-    let (start, end) = (start.parse().ok()?, end.parse().ok()?);
-    (end >= start).then_some((start, end))
+    let (start, end): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
+    // The numbers come from another server: `end + 1` is taken later, so it must exist.
+    (end >= start && end.checked_add(1).is_some()).then_some((start, end))
 }
 
 /// A file name a playlist may name for a copy: plain, no path, nothing odd.
@@ -84,5 +85,8 @@ mod tests {
         }
         assert_eq!(range_of("800-899"), Some((800, 899)));
         assert_eq!(range_of("9-1"), None);
+        // `end + 1` of another server's number must not overflow later.
+        assert_eq!(range_of(&format!("0-{}", u64::MAX)), None);
+        assert_eq!(range_of(&format!("{0}-{0}", u64::MAX)), None);
     }
 }

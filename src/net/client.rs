@@ -36,11 +36,13 @@ fn refused(message: impl Into<String>) -> Error {
     Error::new(Kind::Unprocessable, "address_refused", message)
 }
 
-/// Whether an address is one the public internet can route to.
+/// Whether an address is one the public internet can route to. IPv6 forms that carry an IPv4
+/// address (mapped, compatible, NAT64, 6to4) are judged by that address; tunnels whose endpoint
+/// cannot be judged (Teredo) and ranges that are not global are refused.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_private()
                 || v4.is_loopback()
                 || v4.is_link_local()
@@ -52,19 +54,46 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a >= 240
                 // Carrier-grade NAT and the benchmarking range.
                 || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (b == 18 || b == 19)))
+                || (a == 198 && (b == 18 || b == 19))
+                // IETF protocol assignments and the 6to4 relay anycast.
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 192 && b == 88 && c == 99))
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [h1, h2] = hi.to_be_bytes();
+                let [l1, l2] = lo.to_be_bytes();
+                is_public(IpAddr::V4(std::net::Ipv4Addr::new(h1, h2, l1, l2)))
+            };
+            if v6.is_loopback() || v6.is_unspecified() {
+                return false;
+            }
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+            // IPv4-compatible (::a.b.c.d, deprecated but still routed by some stacks).
+            if s[..6] == [0; 6] {
+                return embedded(s[6], s[7]);
+            }
+            // NAT64, the well-known prefix: the IPv4 address is the last 32 bits.
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return embedded(s[6], s[7]);
+            }
+            // 6to4: the IPv4 address follows the prefix.
+            if s[0] == 0x2002 {
+                return embedded(s[1], s[2]);
+            }
+            !(v6.is_multicast()
+                // Local-use NAT64 (64:ff9b:1::/48): translated to whatever the network chooses.
+                || (s[0] == 0x64 && s[1] == 0xff9b)
+                // Teredo (2001::/32), documentation (2001:db8::/32), discard-only (100::/64).
+                || (s[0] == 0x2001 && (s[1] == 0 || s[1] == 0x0db8))
+                || (s[0] == 0x100 && s[1..4] == [0, 0, 0])
+                // Unique local, link-local and the deprecated site-local (fec0::/10).
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0)
         }
     }
 }
@@ -459,6 +488,40 @@ mod tests {
         for public in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "1.1.1.1"] {
             let ip: IpAddr = public.parse().expect("ip");
             assert!(is_public(ip), "{public}");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_that_carry_ipv4_or_are_not_global_are_refused() {
+        for private in [
+            "64:ff9b::7f00:1",    // NAT64 of 127.0.0.1
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b:1::808:808", // local-use NAT64, whatever it carries
+            "2002:7f00:1::1",     // 6to4 of 127.0.0.1
+            "2002:c0a8:101::",    // 6to4 of 192.168.1.1
+            "::127.0.0.1",        // IPv4-compatible
+            "::10.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+            "fec0::1",                              // site-local
+            "100::1",                               // discard-only
+            "192.0.0.8",
+            "192.88.99.1",
+        ] {
+            let ip: IpAddr = private.parse().expect("ip");
+            assert!(!is_public(ip), "{private}");
+        }
+        // The same forms around a public IPv4 address stay reachable.
+        for public in ["64:ff9b::808:808", "2002:808:808::1", "::8.8.8.8"] {
+            let ip: IpAddr = public.parse().expect("ip");
+            assert!(is_public(ip), "{public}");
+        }
+        let strict = Client::new(&FederationConfig::default(), "https://k.example").expect("client");
+        for bad in [
+            "https://[64:ff9b::7f00:1]/x",
+            "https://[2002:7f00:1::1]/x",
+            "https://[::127.0.0.1]/x",
+        ] {
+            assert!(strict.check_url(bad).is_err(), "{bad}");
         }
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod signing;
 
 use std::{path::PathBuf, time::Duration};
 

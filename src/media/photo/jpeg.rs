@@ -86,8 +86,38 @@ pub fn strip_metadata(data: &[u8]) -> Result<Vec<u8>, Malformed> {
     for segment in list.iter().filter(|s| keep(s)) {
         out.extend_from_slice(segment.raw);
     }
-    out.extend_from_slice(&data[scan..]);
+    out.extend_from_slice(&data[scan..image_end(data, scan)?]);
     Ok(out)
+}
+
+/// Where the image ends: just past the end-of-image marker. Whatever follows it (a phone's
+/// motion-photo video with its own metadata, or any payload) is not part of the photo and is
+/// not published. A file that stops before its EOI ends where it stops.
+fn image_end(data: &[u8], scan: usize) -> Result<usize, Malformed> {
+    let mut at = scan;
+    while at + 1 < data.len() {
+        if data[at] != 0xFF {
+            at += 1;
+            continue;
+        }
+        match data[at + 1] {
+            // Stuffed zero, fill byte, restart markers: still entropy-coded data.
+            0x00 | 0xFF | 0xD0..=0xD7 => at += if data[at + 1] == 0xFF { 1 } else { 2 },
+            EOI => return Ok(at + 2),
+            // A segment between scans (tables, or the next scan's header): skip its payload.
+            _ => {
+                let len = data
+                    .get(at + 2..at + 4)
+                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                    .ok_or(Malformed("truncated inside a segment"))?;
+                if len < 2 {
+                    return Err(Malformed("a segment has a length below two"));
+                }
+                at += 2 + len;
+            }
+        }
+    }
+    Ok(data.len())
 }
 
 /// The embedded ICC profile, reassembled from its APP2 chunks in order.
@@ -130,9 +160,11 @@ pub fn with_icc_profile(jpeg: &[u8], icc: &[u8]) -> Result<Vec<u8>, Malformed> {
     Ok(out)
 }
 
-/// The compressed image data, from the first start-of-scan on: what stripping must not change.
+/// The compressed image data, from the first start-of-scan to the end of image: what stripping
+/// must not change.
 pub fn scan_data(data: &[u8]) -> Option<&[u8]> {
-    segments(data).ok().map(|(_, scan)| &data[scan..])
+    let (_, scan) = segments(data).ok()?;
+    Some(&data[scan..image_end(data, scan).ok()?])
 }
 
 #[cfg(test)]
@@ -187,6 +219,25 @@ mod tests {
         let with = with_icc_profile(&without, &big).expect("insert");
         assert_eq!(icc_profile(&with), Some(big));
         assert_eq!(scan_data(&with), scan_data(&without));
+    }
+
+    #[test]
+    fn nothing_after_the_end_of_image_is_kept() {
+        let photo = sample();
+        let mut with_video = photo.clone();
+        // What a phone appends: a motion-photo MP4 with metadata of its own.
+        with_video.extend_from_slice(b"\0\0\0\x18ftypmp42 GPS 51.5N serial=XY123");
+        let stripped = strip_metadata(&with_video).expect("strip");
+        assert!(stripped.ends_with(&[0xFF, EOI]));
+        assert_eq!(stripped, strip_metadata(&photo).expect("strip"));
+        assert!(!String::from_utf8_lossy(&stripped).contains("ftyp"));
+        // Restart markers and stuffed bytes inside the scan are image data, not its end.
+        let mut restarts = photo[..photo.len() - 2].to_vec();
+        restarts.extend([
+            0xFF, 0xD0, 0x55, 0xFF, 0x00, 0xFF, 0xFF, 0xD1, 0x66, 0xFF, EOI, 1, 2, 3,
+        ]);
+        let stripped = strip_metadata(&restarts).expect("strip");
+        assert_eq!(&stripped[stripped.len() - 4..], &[0xD1, 0x66, 0xFF, EOI]);
     }
 
     #[test]

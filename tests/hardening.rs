@@ -1,0 +1,157 @@
+//! What a stranger tried and must not get: private posts through search, memory through
+//! beacons for media that do not exist, and a redirect to another site after logging in.
+
+mod common;
+
+use common::{Backend, Instance};
+use serde_json::{Value, json};
+
+async fn get(app: &Instance, token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut request = app.http.get(format!("{}{path}", app.url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("get");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn post_status(app: &Instance, token: &str, body: Value) -> Value {
+    let response = app
+        .http
+        .post(format!("{}/api/v1/statuses", app.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+fn query(q: &str) -> String {
+    format!(
+        "/api/v2/search?q={}",
+        url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+    )
+}
+
+both_backends!(
+    search_answers_only_what_the_searcher_may_see,
+    |backend| async move {
+        let app = common::start(backend).await;
+        let alice = app.user("alice").await;
+        let bob = app.user("bob").await;
+        let followers_only = post_status(
+            &app,
+            &alice,
+            json!({"status": "the secret plan", "visibility": "private"}),
+        )
+        .await;
+        let direct = post_status(
+            &app,
+            &alice,
+            json!({"status": "just for us two", "visibility": "direct"}),
+        )
+        .await;
+        let public = post_status(&app, &alice, json!({"status": "hello world"})).await;
+        for post in [&followers_only, &direct] {
+            // Its page URL and its ActivityPub id both name it; neither finds it for others.
+            for address in [
+                post["url"].as_str().expect("url"),
+                post["uri"].as_str().expect("uri"),
+            ] {
+                for (who, token) in [("anonymous", None), ("bob", Some(bob.as_str()))] {
+                    let (status, found) = get(&app, token, &query(address)).await;
+                    assert_eq!(status, 200, "{found}");
+                    assert_eq!(found["statuses"], json!([]), "{who} found {address}: {found}");
+                }
+                let (_, own) = get(&app, Some(&alice), &query(address)).await;
+                assert_eq!(own["statuses"].as_array().map(Vec::len), Some(1), "{own}");
+            }
+        }
+        // What anyone may see is still found, by anyone.
+        let (_, found) = get(&app, None, &query(public["url"].as_str().expect("url"))).await;
+        assert_eq!(found["statuses"][0]["id"], public["id"], "{found}");
+        app.stop().await;
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beacons_for_media_that_do_not_exist_cost_nothing() {
+    let app = common::start(Backend::SqliteLocal).await;
+    kaleido::accounts::create(app.db(), "admin", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let admin = app.login("admin", "correct horse battery").await;
+    let remembered = || async {
+        let (status, metrics) = get(&app, Some(&admin), "/metrics").await;
+        assert_eq!(status, 200);
+        let text = metrics.as_str().expect("text").to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("kaleido_beacons_remembered "))
+            .expect("the beacon gauge")
+            .parse::<usize>()
+            .expect("number")
+    };
+    for i in 0..50 {
+        let id = format!("{i}{}", "x".repeat(16_000));
+        for kind in ["views", "failovers"] {
+            let response = app
+                .http
+                .post(format!("{}/media/{id}/{kind}", app.url))
+                .send()
+                .await
+                .expect("beacon");
+            assert_eq!(response.status(), 404);
+        }
+    }
+    assert_eq!(remembered().await, 0, "beacons for missing media were remembered");
+    // A real video's view is remembered (and counted once), so the gauge does measure.
+    let response = app
+        .upload(&admin, common::clip(1, 160, 120), "clip.mp4", "video/mp4")
+        .await;
+    let media: Value = response.json().await.expect("json");
+    let id = media["id"].as_str().expect("id").to_owned();
+    app.wait_processed(&admin, &id).await;
+    post_status(&app, &admin, json!({"status": "a clip", "media_ids": [id]})).await;
+    let response = app
+        .http
+        .post(format!("{}/media/{id}/views", app.url))
+        .send()
+        .await
+        .expect("view");
+    assert_eq!(response.status(), 204);
+    assert_eq!(remembered().await, 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_logging_in_only_this_sites_paths_are_followed() {
+    let app = common::start(Backend::SqliteLocal).await;
+    app.user("alice").await;
+    let client = || {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    };
+    for (next, expected) in [
+        ("/upload", "/upload"),
+        // `next=/%09/evil.example` as the form sends it, decoded: a browser drops the tab and
+        // goes to `//evil.example`, another site. A newline cannot even be sent in a header.
+        ("/\t/evil.example", "/"),
+        ("/\n/evil.example", "/"),
+        ("/\r\nSet-Cookie: x=1", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+    ] {
+        let response = common::log_in_form(&app, &client(), "alice", "correct horse battery", next).await;
+        assert_eq!(response.status(), 303, "next={next}");
+        assert_eq!(response.headers()["location"], expected, "next={next}");
+    }
+    app.stop().await;
+}
