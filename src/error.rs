@@ -20,6 +20,8 @@ pub enum Kind {
     /// tus: the chunk does not match its Upload-Checksum (status 460, as the protocol says).
     ChecksumMismatch,
     PreconditionFailed,
+    /// Slow down: the answer says when to come back (`Retry-After`).
+    TooManyRequests,
     /// Another server failed us: unreachable, refused, or answered nonsense.
     BadGateway,
     Unavailable,
@@ -39,6 +41,7 @@ impl Kind {
             Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Kind::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Kind::BadGateway => StatusCode::BAD_GATEWAY,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -53,6 +56,8 @@ pub struct Error {
     pub code: &'static str,
     /// Text a person can act on. For internal errors it is logged, not sent.
     pub message: String,
+    /// Seconds after which trying again may succeed, sent as `Retry-After`.
+    retry_after: Option<u64>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -64,8 +69,18 @@ impl Error {
             kind,
             code,
             message: message.into(),
+            retry_after: None,
             source: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -157,6 +172,9 @@ impl ResponseError for Error {
         let mut response = HttpResponse::build(status);
         if self.kind == Kind::Unauthorized {
             response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
         }
         response.json(Body {
             error: self.code,

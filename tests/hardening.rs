@@ -155,3 +155,75 @@ async fn after_logging_in_only_this_sites_paths_are_followed() {
     }
     app.stop().await;
 }
+
+async fn token_attempt(app: &Instance, user: &str, password: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/oauth/token", app.url))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("token request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_passwords_is_slowed_per_account_and_per_address() {
+    let app = common::start(Backend::SqliteLocal).await;
+    app.user("alice").await;
+    for _ in 0..5 {
+        assert_eq!(token_attempt(&app, "alice", "wrong guess").await.status(), 401);
+    }
+    // Now even the right password waits, answered at once and without hashing anything.
+    let refused = token_attempt(&app, "Alice", "correct horse battery").await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"], "too_many_attempts");
+    // The login form is throttled the same way, for the same account.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let form = common::log_in_form(&app, &browser, "alice", "correct horse battery", "/").await;
+    let (form_status, form_headers) = (form.status(), form.headers().clone());
+    let page = form.text().await.expect("page");
+    assert_eq!(form_status, 429, "{page}");
+    assert!(form_headers.contains_key("retry-after"));
+    assert!(page.contains("too many login attempts"), "{page}");
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(
+        token_attempt(&app, "alice", "correct horse battery")
+            .await
+            .status(),
+        200
+    );
+    app.stop().await;
+
+    // One address trying many accounts gets a burst, then waits.
+    let app = common::start(Backend::SqliteLocal).await;
+    let mut answers = Vec::new();
+    for i in 0..25 {
+        let response = token_attempt(&app, &format!("nobody{i}"), "guess").await;
+        answers.push((
+            response.status().as_u16(),
+            response.headers().get("retry-after").cloned(),
+        ));
+    }
+    let first_refusal = answers
+        .iter()
+        .position(|(s, _)| *s == 429)
+        .expect("a 429 within 25 attempts");
+    assert_eq!(first_refusal, 20, "{answers:?}");
+    assert!(answers[first_refusal].1.is_some(), "429 without Retry-After");
+    assert!(answers[..20].iter().all(|(s, _)| *s == 401), "{answers:?}");
+    app.stop().await;
+}

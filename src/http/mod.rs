@@ -20,6 +20,7 @@ pub mod range;
 mod request_id;
 pub mod session;
 pub mod statuses;
+pub mod throttle;
 pub mod tus;
 pub mod views;
 

@@ -2,7 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::body;
+use super::{beacons::viewer_address, body, throttle::Throttle};
 use crate::{
     accounts,
     error::{Error, Kind, Result},
@@ -21,7 +21,12 @@ pub struct RevokeRequest {
     token: String,
 }
 
-pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
+pub async fn token(
+    state: web::Data<AppState>,
+    throttle: web::Data<Throttle>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
     let request: TokenRequest = body::parse(&req, &body)?;
     if request.grant_type != "password" {
         return Err(Error::new(
@@ -37,7 +42,19 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
             "username and password are required",
         ));
     };
-    let account = accounts::login(&state.db, &username, &password).await?;
+    throttle.check(viewer_address(&req), &username)?;
+    let account = match accounts::login(&state.db, &username, &password).await {
+        Ok(account) => {
+            throttle.succeeded(&username);
+            account
+        }
+        Err(e) => {
+            if e.kind == Kind::Unauthorized {
+                throttle.failed(&username);
+            }
+            return Err(e);
+        }
+    };
     let issued = accounts::issue_token(&state.db, &account).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{
     auth::{SESSION_COOKIE, Viewer},
     pages::{page, page_with_status},
+    throttle::Throttle,
 };
 use crate::{
     accounts::{self, SESSION_DAYS},
@@ -103,6 +104,7 @@ pub struct LoginForm {
 
 pub async fn login(
     state: web::Data<AppState>,
+    throttle: web::Data<Throttle>,
     viewer: Viewer,
     req: HttpRequest,
     form: web::Form<LoginForm>,
@@ -117,9 +119,28 @@ pub async fn login(
             StatusCode::FORBIDDEN,
         );
     }
+    if let Err(e) = throttle.check(super::beacons::viewer_address(&req), &form.username) {
+        let mut page = render_login(
+            &state,
+            &viewer,
+            form.next.as_deref(),
+            Some(&e.message),
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        if let Some(seconds) = e.retry_after()
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
+        {
+            page.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(page);
+    }
     let account = match accounts::login(&state.db, &form.username, &form.password).await {
-        Ok(account) => account,
+        Ok(account) => {
+            throttle.succeeded(&form.username);
+            account
+        }
         Err(e) if e.kind == Kind::Unauthorized => {
+            throttle.failed(&form.username);
             return render_login(
                 &state,
                 &viewer,
