@@ -140,16 +140,20 @@ pub async fn receive(state: &AppState, request: Incoming<'_>) -> Result<bool> {
             .ok_or_else(|| unauthorized("the request is not signed"))?;
         Scheme::Cavage(signatures::parse(header)?.key_id)
     };
-    // The digest is checked before the key is even fetched: a forged body costs us nothing.
-    if let Scheme::Cavage(_) = scheme {
-        let sent = request
-            .headers
-            .get("digest")
-            .ok_or_else(|| unauthorized("no Digest header"))?;
-        let ours = signatures::digest(request.body);
-        if !sent.split(',').any(|d| d.trim() == ours) {
-            return Err(unauthorized("the body does not match its Digest"));
+    // The digest is checked before the key is even fetched: a forged body costs us nothing, and
+    // a key is refetched below only when the signature, not the body, failed.
+    match &scheme {
+        Scheme::Cavage(_) => {
+            let sent = request
+                .headers
+                .get("digest")
+                .ok_or_else(|| unauthorized("no Digest header"))?;
+            let ours = signatures::digest(request.body);
+            if !sent.split(',').any(|d| d.trim() == ours) {
+                return Err(unauthorized("the body does not match its Digest"));
+            }
         }
+        Scheme::Rfc9421(signed) => rfc9421::check_body(signed, Some(request.body), &request.headers)?,
     }
     // draft-cavage signs the Host the sender addressed: a request signed for another server
     // (taken from its inbox) must not be accepted here within the Date window. RFC 9421's
@@ -338,9 +342,9 @@ async fn on_answer(state: &AppState, actor: &Account, object: &Value, accepted: 
         return Ok(());
     };
     let Some(follow) = db::federation::follow_by_uri(&state.db, uri).await? else {
-        // Perhaps our instance actor's follow of theirs (mirroring).
-        if accepted {
-            db::mirrors::accept_out(&state.db, uri).await?;
+        // Perhaps our instance actor's follow of theirs (mirroring): only they may accept it.
+        if accepted && let Some(remote) = actor.remote.as_ref() {
+            db::mirrors::accept_out(&state.db, uri, &remote.uri).await?;
         }
         return Ok(());
     };

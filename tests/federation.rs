@@ -954,10 +954,19 @@ async fn rfc_9421_signatures_are_accepted_as_mastodon_sends_them() {
     .expect("sign")
     .into_iter()
     .collect();
-    // The same signature over another body is refused; the genuine request is applied.
+    // The same signature over another body is refused, before bob's key is even fetched: a
+    // forged body costs A no request to B (bob is not known at A afterwards).
     let mut tampered = body.clone();
     tampered.push(b' ');
     assert_eq!(deliver(&a, &inbox, &tampered, &headers).await, 401);
+    assert!(
+        kaleido::db::accounts::by_uri(a.db(), &bob_uri)
+            .await
+            .expect("db")
+            .is_none(),
+        "A fetched the signer's key for a body that did not match its Content-Digest"
+    );
+    // The genuine request is applied.
     assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
     common::eventually(20, "the follow to be applied", || async {
         let (_, me) = get(&a, &alice, "/api/v1/accounts/verify_credentials").await;

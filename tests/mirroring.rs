@@ -123,7 +123,9 @@ async fn mirror_pair(accept_from: &'static str) -> (Instance, Instance, String, 
 }
 
 /// Origin A (SQLite, local files) and mirror B (PostgreSQL, S3) whose instance actor follows
-/// A's; returns them with a user token on A and an admin token on B.
+/// A's; returns them with a user token on A and an admin token on B. With "followings" A's
+/// instance actor follows B's too (A trusts B as a mirror, as an admin does by following it);
+/// with "stranger" A uses the same policy but does not follow B; "nobody" accepts no mirror.
 async fn mirror_pair_with(
     accept_from: &'static str,
     tweak_b: impl FnOnce(&mut kaleido::config::Config),
@@ -131,7 +133,8 @@ async fn mirror_pair_with(
     let a = instance_with(Backend::SqliteLocal, |c| {
         c.mirroring.accept_from = match accept_from {
             "nobody" => kaleido::config::AcceptFrom::Nobody,
-            _ => kaleido::config::AcceptFrom::Followings,
+            "followings" | "stranger" => kaleido::config::AcceptFrom::Followings,
+            other => panic!("no such policy {other}"),
         };
     })
     .await;
@@ -152,7 +155,57 @@ async fn mirror_pair_with(
         (!inboxes.is_empty()).then_some(())
     })
     .await;
+    if accept_from == "followings" {
+        trust(&a, &b).await;
+    }
     (a, b, alice, b_admin)
+}
+
+/// Waits until A has received B's announcement (`Create{CacheFile}`) of its copy `copy_id`
+/// and has applied everything in its inbox. (Waiting for any delivery from B to A would also be
+/// satisfied by B's earlier Follow.)
+async fn announced_to(b: &Instance, a: &Instance, copy_id: &str) {
+    let create = format!("{}/mirrors/{copy_id}/activity", b.url);
+    common::eventually(20, "A to receive B's announcement of its copy", || async {
+        let received = kaleido::db::federation::incoming(a.db(), &create)
+            .await
+            .expect("db");
+        let jobs = kaleido::db::jobs::list_by_kind(a.db(), "federation.inbox")
+            .await
+            .expect("jobs");
+        let applied = jobs.iter().all(|j| j.state == "done" || j.state == "failed");
+        (received.is_some() && applied).then_some(())
+    })
+    .await;
+}
+
+/// A's admin follows B's instance actor, and B accepts: A now lists B's copies.
+async fn trust(a: &Instance, b: &Instance) {
+    if kaleido::db::accounts::by_username(a.db(), "a_admin")
+        .await
+        .expect("db")
+        .is_none()
+    {
+        kaleido::accounts::create(a.db(), "a_admin", "correct horse battery", true)
+            .await
+            .expect("admin");
+    }
+    let a_admin = a.login("a_admin", "correct horse battery").await;
+    let response = a
+        .http
+        .post(format!("{}/api/v1/admin/mirroring/follow", a.url))
+        .bearer_auth(&a_admin)
+        .json(&json!({ "url": b.url }))
+        .send()
+        .await
+        .expect("follow");
+    assert_eq!(response.status(), 200);
+    let b_actor = format!("{}/actor", b.url);
+    common::eventually(20, "B to accept A's instance follow", || async {
+        let followed = kaleido::db::mirrors::followed_actors(a.db()).await.expect("db");
+        followed.contains(&b_actor).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,17 +330,10 @@ async fn a_peer_copies_verifies_and_announces_a_video_and_players_get_both() {
 async fn an_origin_that_accepts_nobody_lists_no_one() {
     let (a, b, alice, b_admin) = mirror_pair("nobody").await;
     let media_id = post_video(&a, &alice).await;
-    verified_copy(&b, &b_admin, 60).await;
-    // The announcement has been delivered and processed by now; A still lists no copy.
-    common::eventually(20, "B's announcement to be delivered", || async {
-        let jobs = kaleido::db::jobs::list_by_kind(b.db(), "federation.deliver")
-            .await
-            .expect("jobs");
-        jobs.iter()
-            .any(|j| j.state == "done" && j.payload.contains(&a.url.replace("http://", "")))
-            .then_some(())
-    })
-    .await;
+    let copy = verified_copy(&b, &b_admin, 60).await;
+    // The announcement has been delivered and processed by now; A still lists no copy. (Waiting
+    // for any delivery to A would also be satisfied by B's earlier Follow.)
+    announced_to(&b, &a, copy["id"].as_str().expect("id")).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(listed_copies(&a, &alice, &media_id).await, json!([]));
     a.stop().await;
@@ -314,6 +360,13 @@ async fn a_rotten_copy_is_found_by_reverification_and_copied_again() {
     post_video(&a, &alice).await;
     let held = verified_copy(&b, &b_admin, 60).await;
     let mirror_id = held["id"].as_str().expect("id").to_owned();
+    // A has sampled and listed the sound copy before anything rots (A samples at random, so a
+    // rot during its check would be seen there first).
+    common::eventually(20, "A to list B's copy", || async {
+        let listed = kaleido::db::mirrors::copies_of_ours(a.db()).await.expect("db");
+        (!listed.is_empty()).then_some(())
+    })
+    .await;
 
     // One byte flips in B's store, inside the last segment of a rendition.
     let store = &b.running.state.store;
@@ -901,4 +954,191 @@ async fn an_origin_accepts_a_cachefile_exactly_as_peertube_sends_it() {
     .await;
     a.stop().await;
     b.stop().await;
+}
+
+/// Mirroring's trust, as an attacker tried it: with `accept_from = "followings"`, a mirror that
+/// merely follows us is not listed; an Accept of our instance follow counts only from the actor
+/// we followed; and a listed copy is sampled at every renewal, its init section included (the
+/// hash list does not cover it), and dropped when the sample fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_trusted_mirrors_are_listed_and_each_renewal_is_sampled() {
+    let (a, b, alice, b_admin) = mirror_pair("stranger").await;
+    let c = instance_with(Backend::SqliteLocal, |_| {}).await;
+    let media_id = post_video(&a, &alice).await;
+    let copy = verified_copy(&b, &b_admin, 60).await;
+    let copy_id = copy["id"].as_str().expect("id").to_owned();
+    let inbox_done = || async {
+        let jobs = kaleido::db::jobs::list_by_kind(a.db(), "federation.inbox")
+            .await
+            .expect("jobs");
+        jobs.iter().all(|j| j.state == "done" || j.state == "failed")
+    };
+    // The delivery of the copy's own announcement (not just B's follow) is done.
+    announced_to(&b, &a, &copy_id).await;
+    common::eventually(20, "A to process its inbox", || async {
+        inbox_done().await.then_some(())
+    })
+    .await;
+    assert_eq!(
+        listed_copies(&a, &alice, &media_id).await,
+        json!([]),
+        "a mere follower was listed"
+    );
+
+    // A follows B (still pending); a stranger's Accept of that follow does not count.
+    let b_actor = format!("{}/actor", b.url);
+    let follow_id = format!("{}/actor#follows/trust-test", a.url);
+    kaleido::db::mirrors::record_follow(
+        a.db(),
+        &b_actor,
+        kaleido::db::mirrors::Direction::Out,
+        &format!("{}/inbox", b.url),
+        false,
+        Some(&follow_id),
+    )
+    .await
+    .expect("follow");
+    let accept = |from: &Instance| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/actor#accepts/{}", from.url, uuid::Uuid::now_v7()),
+            "type": "Accept",
+            "actor": format!("{}/actor", from.url),
+            "object": { "id": follow_id, "type": "Follow", "actor": format!("{}/actor", a.url), "object": b_actor },
+        })
+    };
+    for from in [&c, &b] {
+        let state = &from.running.state;
+        let signer = kaleido::federation::resolve::instance_signer(state)
+            .await
+            .expect("signer");
+        let delivered = state
+            .http
+            .post_signed(
+                &format!("{}/inbox", a.url),
+                serde_json::to_vec(&accept(from)).expect("json"),
+                &signer,
+            )
+            .await
+            .expect("delivered");
+        assert!(delivered.status.is_success(), "{}", delivered.status);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        common::eventually(20, "A to process the Accept", || async {
+            inbox_done().await.then_some(())
+        })
+        .await;
+        let followed = kaleido::db::mirrors::followed_actors(a.db()).await.expect("db");
+        assert_eq!(
+            followed.contains(&b_actor),
+            std::ptr::eq(from, &b),
+            "after {}'s Accept",
+            from.url
+        );
+    }
+
+    // B's next renewal is sampled and, B being trusted now, listed.
+    let verify = || async {
+        let response = b
+            .http
+            .post(format!("{}/api/v1/admin/mirrors/{copy_id}/verify", b.url))
+            .bearer_auth(&b_admin)
+            .send()
+            .await
+            .expect("verify");
+        assert_eq!(response.status(), 200);
+    };
+    verify().await;
+    common::eventually(30, "A to list B after its renewal", || async {
+        (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
+    })
+    .await;
+
+    // A lying mirror: every segment of its copy rots but the first one of its first rendition
+    // (all that a check of one fixed segment looks at), and it renews its promise anyway.
+    let store = &b.running.state.store;
+    let prefix = format!("mirrors/{copy_id}/");
+    let files = store.list(&prefix).await.expect("list");
+    let text_of = |name: &str| {
+        let key = files
+            .iter()
+            .find(|f| f.key.as_str().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} in B's copy"))
+            .key
+            .clone();
+        async move { String::from_utf8(read_object(store, &key).await).expect("text") }
+    };
+    let master = text_of("master.m3u8").await;
+    let variants: Vec<&str> = master
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    let mut rotted = 0;
+    for (v, variant) in variants.iter().enumerate() {
+        let playlist = text_of(variant).await;
+        let mut ranges = Vec::new();
+        let mut file = String::new();
+        for line in playlist.lines() {
+            if let Some(spec) = line.strip_prefix("#EXT-X-BYTERANGE:") {
+                let (len, at) = spec.split_once('@').expect("range");
+                ranges.push(at.parse::<usize>().expect("offset") + len.parse::<usize>().expect("len") / 2);
+            } else if !line.starts_with('#') && !line.is_empty() {
+                file = line.to_owned();
+            }
+        }
+        let key = files
+            .iter()
+            .find(|f| f.key.as_str().ends_with(&format!("/{file}")))
+            .expect("rendition file")
+            .key
+            .clone();
+        let mut data = read_object(store, &key).await;
+        for (i, middle) in ranges.iter().enumerate() {
+            if v == 0 && i == 0 {
+                continue;
+            }
+            data[*middle] ^= 0xff;
+            rotted += 1;
+        }
+        write_object(store, &key, data).await;
+    }
+    assert!(rotted >= 2, "too few segments to sample: {rotted}");
+    let cache_file: Value = b
+        .http
+        .get(format!("{}/mirrors/{copy_id}", b.url))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("cache file")
+        .json()
+        .await
+        .expect("json");
+    let renewal = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/mirrors/{copy_id}#lying-renewal", b.url),
+        "type": "Update",
+        "actor": b_actor,
+        "to": cache_file["to"],
+        "object": cache_file,
+    });
+    let state = &b.running.state;
+    let signer = kaleido::federation::resolve::instance_signer(state)
+        .await
+        .expect("signer");
+    let delivered = state
+        .http
+        .post_signed(
+            &format!("{}/inbox", a.url),
+            serde_json::to_vec(&renewal).expect("json"),
+            &signer,
+        )
+        .await
+        .expect("delivered");
+    assert!(delivered.status.is_success(), "{}", delivered.status);
+    common::eventually(30, "A to drop B's copy after a failed sample", || async {
+        (listed_copies(&a, &alice, &media_id).await == json!([])).then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
 }

@@ -85,11 +85,14 @@ pub async fn record_follow(
 }
 
 /// Marks our follow accepted by its Follow id; false when it is not ours.
-pub async fn accept_out(db: &Db, follow_uri: &str) -> Result<bool> {
+/// Our instance follow `follow_uri` of `actor_uri` was accepted: only by the actor we followed.
+pub async fn accept_out(db: &Db, follow_uri: &str, actor_uri: &str) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE instance_follows SET state = 'accepted' WHERE follow_uri = $1 AND direction = 'out'",
+        "UPDATE instance_follows SET state = 'accepted'
+         WHERE follow_uri = $1 AND actor_uri = $2 AND direction = 'out'",
     )
     .bind(follow_uri)
+    .bind(actor_uri)
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() > 0)

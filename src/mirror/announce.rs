@@ -176,10 +176,9 @@ pub async fn on_cache_file(state: &AppState, actor: &Account, object: &Value) ->
     let allowed = match state.config.mirroring.accept_from {
         AcceptFrom::Nobody => false,
         AcceptFrom::Anybody => true,
-        AcceptFrom::Followings => {
-            db::mirrors::follows(&state.db, &remote.uri, Direction::In).await?
-                || db::mirrors::follows(&state.db, &remote.uri, Direction::Out).await?
-        }
+        // Instances we chose to follow (and that accepted): a stranger that follows us is not
+        // trusted to be listed in every viewer's playlist.
+        AcceptFrom::Followings => db::mirrors::follows(&state.db, &remote.uri, Direction::Out).await?,
     };
     if !allowed {
         tracing::info!(actor = %remote.uri, "a mirror announcement refused by mirroring.accept_from");
@@ -233,7 +232,14 @@ pub async fn on_cache_file(state: &AppState, actor: &Account, object: &Value) ->
         .variant("hls")
         .ok_or_else(|| refused("this video has no playlist"))?;
     let master = copy_master(href, &hls.key);
-    check_sample(state, &master, &hashes).await?;
+    if let Err(e) = check_sample(state, &master, &hashes, &hls.key).await {
+        // A copy that was listed and now fails its sample is listed no more.
+        if db::mirrors::remove_copy(&state.db, id, &remote.uri).await? {
+            tracing::warn!(copy = %id, error = %e, "a listed copy failed its sample and is dropped");
+            outbox::updated(state, status_id).await?;
+        }
+        return Err(e);
+    }
     let base = Url::parse(&master)
         .map(|u| u.origin().ascii_serialization())
         .map_err(|_| refused("unreadable copy URL"))?;
@@ -266,70 +272,181 @@ pub async fn on_cache_file(state: &AppState, actor: &Account, object: &Value) ->
     Ok(())
 }
 
-/// Fetches the first segment of the copy's first rendition and compares it with our hash.
-async fn check_sample(state: &AppState, master_href: &str, hashes: &HashList) -> Result<()> {
+/// Media segments of a copy compared with our hash list each time it is announced or renewed,
+/// chosen at random across its renditions: a copy that is right only where a fixed sample looks
+/// (the first segment) cannot pass twice.
+const SAMPLED_SEGMENTS: usize = 3;
+/// Renditions of a copy looked at, at most (ours have a handful).
+const MAX_RENDITIONS: usize = 8;
+
+/// A byte range of a file a playlist names.
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    file: String,
+    start: u64,
+    end: u64,
+}
+
+/// Compares a random sample of the copy with ours: several media segments against our hash
+/// list, and one rendition's init section (which the hash list does not cover) against our own
+/// stored bytes.
+async fn check_sample(state: &AppState, master_href: &str, hashes: &HashList, hls_key: &str) -> Result<()> {
     resolve::ensure_allowed(state, master_href).await?;
     let master_url = Url::parse(master_href).map_err(|_| refused("unreadable copy URL"))?;
     let master = String::from_utf8(state.http.get_bytes(master_href, MAX_PLAYLIST_BYTES).await?)
         .map_err(|_| refused("the copy's playlist is not text"))?;
-    let variant = uris(&master)
-        .into_iter()
-        .next()
-        .ok_or_else(|| refused("the copy's playlist lists no rendition"))?;
-    let variant_url = master_url
-        .join(&variant)
-        .map_err(|_| refused("unreadable variant URI"))?;
-    let playlist = String::from_utf8(
-        state
-            .http
-            .get_bytes(variant_url.as_str(), MAX_PLAYLIST_BYTES)
-            .await?,
-    )
-    .map_err(|_| refused("the copy's rendition playlist is not text"))?;
-    let (file, start, end) = first_segment(&playlist)
-        .ok_or_else(|| refused("the copy's rendition lists no byte-range segment"))?;
-    let name = file.rsplit('/').next().unwrap_or(&file).to_owned();
-    let expected = hashes
-        .get(&name)
-        .and_then(|ranges| ranges.get(&format!("{start}-{end}")))
-        .ok_or_else(|| refused("the copy's segment is not one of ours"))?;
-    let file_url = variant_url
-        .join(&file)
+    let variants = uris(&master);
+    if variants.is_empty() {
+        return Err(refused("the copy's playlist lists no rendition"));
+    }
+    let mut segments: Vec<(Url, Part, String)> = Vec::new();
+    let mut inits: Vec<(Url, Part)> = Vec::new();
+    for variant in variants.iter().take(MAX_RENDITIONS) {
+        let variant_url = master_url
+            .join(variant)
+            .map_err(|_| refused("unreadable variant URI"))?;
+        let playlist = String::from_utf8(
+            state
+                .http
+                .get_bytes(variant_url.as_str(), MAX_PLAYLIST_BYTES)
+                .await?,
+        )
+        .map_err(|_| refused("the copy's rendition playlist is not text"))?;
+        let (init, parts) =
+            parts_of(&playlist).ok_or_else(|| refused("the copy's rendition playlist is not ours"))?;
+        for part in parts {
+            let name = part.file.rsplit('/').next().unwrap_or(&part.file).to_owned();
+            let expected = hashes
+                .get(&name)
+                .and_then(|ranges| ranges.get(&format!("{}-{}", part.start, part.end)))
+                .ok_or_else(|| refused("the copy lists a segment that is not one of ours"))?;
+            segments.push((variant_url.clone(), part, expected.clone()));
+        }
+        inits.extend(init.map(|init| (variant_url.clone(), init)));
+    }
+    if segments.is_empty() {
+        return Err(refused("the copy's renditions list no byte-range segment"));
+    }
+    let picked: Vec<usize> = {
+        let mut rng = rand::rng();
+        rand::seq::index::sample(&mut rng, segments.len(), SAMPLED_SEGMENTS.min(segments.len())).into_vec()
+    };
+    for i in picked {
+        let (variant_url, part, expected) = &segments[i];
+        let bytes = fetch_part(state, variant_url, part).await?;
+        if hex::encode(Sha256::digest(&bytes)) != *expected {
+            return Err(refused(format!(
+                "the copy's segment {}-{} of {} does not match our hash",
+                part.start, part.end, part.file
+            )));
+        }
+    }
+    if !inits.is_empty() {
+        let pick = rand::random_range(0..inits.len());
+        let (variant_url, init) = &inits[pick];
+        let theirs = fetch_part(state, variant_url, init).await?;
+        // The copy keeps our layout below its master: the same path below ours names our file.
+        let init_url = variant_url
+            .join(&init.file)
+            .map_err(|_| refused("unreadable init URI"))?;
+        let copy_folder = master_url.join(".").map_err(|_| refused("unreadable copy URL"))?;
+        let relative = init_url
+            .as_str()
+            .strip_prefix(copy_folder.as_str())
+            .ok_or_else(|| refused("the copy's init section is outside its folder"))?;
+        let folder = hls_key.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let ours = our_part(state, &format!("{folder}/{relative}"), init).await?;
+        if theirs != ours {
+            return Err(refused(format!(
+                "the copy's init section of {relative} is not ours"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_part(state: &AppState, variant_url: &Url, part: &Part) -> Result<Vec<u8>> {
+    let url = variant_url
+        .join(&part.file)
         .map_err(|_| refused("unreadable segment URI"))?;
-    let length = usize::try_from(end - start + 1)
+    let length = usize::try_from(part.end - part.start + 1)
         .ok()
         .filter(|&n| n <= MAX_SAMPLE_BYTES)
         .ok_or_else(|| refused("the copy's segment is larger than any segment we make"))?;
-    let bytes = state
+    state
         .http
-        .get_range(file_url.as_str(), start, end, length)
-        .await?;
-    if hex::encode(Sha256::digest(&bytes)) != *expected {
-        return Err(refused("the copy's segment does not match our hash"));
+        .get_range(url.as_str(), part.start, part.end, length)
+        .await
+}
+
+/// The same range of our own stored file.
+async fn our_part(state: &AppState, key: &str, part: &Part) -> Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let key = Key::parse(key).map_err(|_| refused("the copy names a file we do not have"))?;
+    let meta = state.store.head(&key).await.map_err(|e| match e.kind {
+        crate::error::Kind::NotFound => refused("the copy names a file we do not have"),
+        _ => e,
+    })?;
+    if part.end >= meta.size {
+        return Err(refused("the copy's init section is beyond the end of ours"));
     }
-    Ok(())
+    let mut object = state
+        .store
+        .get(
+            &key,
+            Some(storage::ByteRange {
+                start: part.start,
+                end: part.end,
+            }),
+        )
+        .await?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = object.body.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(bytes)
 }
 
 /// A sampled segment larger than this is not one of ours (they are seconds of video).
 const MAX_SAMPLE_BYTES: usize = 64 * 1024 * 1024;
 
-/// The first media segment of a byte-range playlist: (file, start, end inclusive).
-fn first_segment(playlist: &str) -> Option<(String, u64, u64)> {
+/// A byte-range playlist's init section (`EXT-X-MAP` with a `BYTERANGE`) and media segments.
+/// None when a number is unreadable or overflows: another server's numbers are refused, not
+/// wrapped.
+fn parts_of(playlist: &str) -> Option<(Option<Part>, Vec<Part>)> {
+    fn range(spec: &str) -> Option<(u64, u64)> {
+        let (length, offset) = spec.split_once('@')?;
+        let (length, offset): (u64, u64) = (length.parse().ok()?, offset.parse().ok()?);
+        let end = offset.checked_add(length.checked_sub(1)?)?;
+        end.checked_add(1)?;
+        Some((offset, end))
+    }
+    let mut init = None;
+    let mut parts = Vec::new();
     let mut pending: Option<(u64, u64)> = None;
     for line in playlist.lines().map(str::trim) {
-        if let Some(range) = line.strip_prefix("#EXT-X-BYTERANGE:") {
-            let (length, offset) = range.split_once('@')?;
-            let (length, offset): (u64, u64) = (length.parse().ok()?, offset.parse().ok()?);
-            // Another server's numbers: a sum that overflows is a refusal, not a wrap.
-            let end = offset.checked_add(length.checked_sub(1)?)?;
-            end.checked_add(1)?;
-            pending = Some((offset, end));
+        if let Some(map) = line.strip_prefix("#EXT-X-MAP:") {
+            let attribute = |name: &str| {
+                map.split(',')
+                    .find_map(|a| a.trim().strip_prefix(name)?.strip_prefix('='))
+                    .map(|v| v.trim_matches('"').to_owned())
+            };
+            if let (Some(file), Some(spec)) = (attribute("URI"), attribute("BYTERANGE")) {
+                let (start, end) = range(&spec)?;
+                init = Some(Part { file, start, end });
+            }
+        } else if let Some(spec) = line.strip_prefix("#EXT-X-BYTERANGE:") {
+            pending = Some(range(spec)?);
         } else if !line.starts_with('#') && !line.is_empty() {
-            let (start, end) = pending?;
-            return Some((line.to_owned(), start, end));
+            let (start, end) = pending.take()?;
+            parts.push(Part {
+                file: line.to_owned(),
+                start,
+                end,
+            });
         }
     }
-    None
+    Some((init, parts))
 }
 
 /// A mirror no longer holds its copy.
@@ -370,10 +487,19 @@ mod tests {
     }
 
     #[test]
-    fn the_first_segment_of_a_byte_range_playlist() {
-        let playlist = "#EXTM3U\n#EXT-X-MAP:URI=\"v.mp4\",BYTERANGE=\"800@0\"\n#EXTINF:1,\n#EXT-X-BYTERANGE:100@800\nv.mp4\n";
-        assert_eq!(first_segment(playlist), Some(("v.mp4".into(), 800, 899)));
-        assert_eq!(first_segment("#EXTM3U\nv.mp4\n"), None);
+    fn a_byte_range_playlist_names_its_init_and_segments() {
+        let playlist = "#EXTM3U\n#EXT-X-MAP:URI=\"v.mp4\",BYTERANGE=\"800@0\"\n#EXTINF:1,\n#EXT-X-BYTERANGE:100@800\nv.mp4\n#EXTINF:1,\n#EXT-X-BYTERANGE:50@900\nv.mp4\n";
+        let part = |start, end| Part {
+            file: "v.mp4".into(),
+            start,
+            end,
+        };
+        assert_eq!(
+            parts_of(playlist),
+            Some((Some(part(0, 799)), vec![part(800, 899), part(900, 949)]))
+        );
+        // A segment without its byte range is not one of ours.
+        assert_eq!(parts_of("#EXTM3U\nv.mp4\n"), None);
     }
 
     #[test]
@@ -386,7 +512,9 @@ mod tests {
             "0@5".to_owned(),
         ] {
             let playlist = format!("#EXTM3U\n#EXT-X-BYTERANGE:{range}\nv.mp4\n");
-            assert_eq!(first_segment(&playlist), None, "{range}");
+            assert_eq!(parts_of(&playlist), None, "{range}");
+            let init = format!("#EXTM3U\n#EXT-X-MAP:URI=\"v.mp4\",BYTERANGE=\"{range}\"\n");
+            assert_eq!(parts_of(&init), None, "{range}");
         }
     }
 }
