@@ -356,3 +356,104 @@ async fn an_upload_started_on_one_node_finishes_on_another() {
     second.stop().await;
     first.stop().await;
 }
+
+/// The sizes of the tus spools (`tus-*`) under the instance's temp folder.
+fn tus_spools(app: &common::Instance) -> Vec<u64> {
+    std::fs::read_dir(app.tmp_path())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("tus-"))
+                .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+both_backends!(
+    a_cut_off_duplicate_patch_does_not_spoil_the_one_that_won,
+    |backend| async move {
+        use std::io::Write;
+
+        let app = common::start(backend).await;
+        let token = app.user("alice").await;
+        let photo = common::jpeg(640, 480);
+        let half = photo.len() / 2;
+        let created = app
+            .http
+            .post(format!("{}/api/v1/tus", app.url))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", photo.len().to_string())
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(created.status(), 201);
+        let location = created.headers()["location"].to_str().expect("ascii").to_owned();
+        let patch = |offset: usize, body: Vec<u8>| {
+            app.http
+                .patch(&location)
+                .bearer_auth(&token)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", offset.to_string())
+                .body(body)
+                .send()
+        };
+
+        // A client's first PATCH of the first half stalls after a quarter of the file...
+        let address = app.url.trim_start_matches("http://").to_owned();
+        let path = location.trim_start_matches(&app.url).to_owned();
+        let mut stalled = std::net::TcpStream::connect(&address).expect("connect");
+        write!(
+            stalled,
+            "PATCH {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+             Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n\
+             Upload-Offset: 0\r\nContent-Length: {half}\r\n\r\n"
+        )
+        .expect("headers");
+        stalled.write_all(&photo[..half / 2]).expect("a quarter");
+        stalled.flush().expect("flush");
+        common::eventually(10, "the stalled PATCH to be spooling", || async {
+            tus_spools(&app)
+                .iter()
+                .any(|size| *size >= (half / 2) as u64)
+                .then_some(())
+        })
+        .await;
+        // ...so it sends the same PATCH again, whole, and that one is counted.
+        let retry = patch(0, photo[..half].to_vec()).await.expect("retry");
+        assert_eq!(retry.status(), 204);
+        assert_eq!(retry.headers()["upload-offset"], half.to_string().as_str());
+        // Then the stalled connection dies, and the server finishes with what it got of it.
+        drop(stalled);
+        common::eventually(10, "the cut-off PATCH to be done with", || async {
+            tus_spools(&app).is_empty().then_some(())
+        })
+        .await;
+
+        // The rest: the upload completes, and the stored original is exactly the file.
+        let last = patch(half, photo[half..].to_vec()).await.expect("last");
+        assert_eq!(last.status(), 204, "{}", last.text().await.unwrap_or_default());
+        let media_id = last.headers()["kaleido-media-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let store = &app.running.state.store;
+        let originals = store.list("originals/").await.expect("list");
+        assert_eq!(originals.len(), 1);
+        let mut object = store.get(&originals[0].key, None).await.expect("get");
+        let mut stored = Vec::new();
+        while let Some(bytes) = futures_util::StreamExt::next(&mut object.body).await {
+            stored.extend_from_slice(&bytes.expect("bytes"));
+        }
+        assert!(
+            stored == photo,
+            "the stored original differs from the uploaded file"
+        );
+        let (status, media) = app.wait_processed(&token, &media_id).await;
+        assert_eq!(status, 200, "{media}");
+        // Nothing of either attempt is left behind in the store.
+        assert!(store.list("uploads/").await.expect("list").is_empty());
+        app.stop().await;
+    }
+);

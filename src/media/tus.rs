@@ -2,9 +2,11 @@
 //! standard clients (tus-js-client, Uppy) can send files of any size over flaky connections.
 //!
 //! The offset is kept in the database and every received chunk in the object store
-//! (`uploads/{id}/{offset}`), so any `serve` node can take the next request of an upload. A
-//! finished upload is streamed back from its chunks into the usual intake of
+//! (`uploads/{id}/{offset}-{attempt}`), so any `serve` node can take the next request of an
+//! upload. A finished upload is streamed back from its chunks into the usual intake of
 //! `POST /api/v2/media`.
+
+use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -18,7 +20,7 @@ use crate::{
     domain::media::Media,
     error::{Error, Kind, Result},
     state::AppState,
-    storage::Key,
+    storage::{Key, ObjectMeta},
 };
 
 pub const VERSION: &str = "1.0.0";
@@ -27,9 +29,18 @@ pub const CHECKSUMS: &str = "sha1,sha256";
 /// Unfinished uploads are kept this long.
 const LIFETIME_MS: i64 = 24 * 3600 * 1000;
 
-/// Chunk keys sort by offset (zero-padded), so listing them gives the file in order.
-fn chunk_key(id: &str, offset: i64) -> Result<Key> {
-    Key::parse(&format!("uploads/{id}/{offset:020}"))
+/// Chunk keys sort by offset (zero-padded), so listing them gives the file in order. Every PATCH
+/// writes under a key of its own (`{offset}-{attempt}`): a retried request at the same offset
+/// must not overwrite the bytes of the one whose offset update won, only its own.
+fn chunk_key(id: &str, offset: i64, attempt: &str) -> Result<Key> {
+    Key::parse(&format!("uploads/{id}/{offset:020}-{attempt}"))
+}
+
+/// Where a stored chunk starts: the zero-padded offset before the attempt (keys written before
+/// attempts had their own are the bare offset).
+fn chunk_start(key: &Key) -> Option<u64> {
+    let name = key.as_str().rsplit('/').next()?;
+    name.split('-').next()?.parse().ok()
 }
 
 fn chunk_prefix(id: &str) -> String {
@@ -199,15 +210,25 @@ where
             ));
         }
     }
-    if written > 0 {
-        let key = chunk_key(&upload.id, offset)?;
+    let stored = if written > 0 {
+        let key = chunk_key(&upload.id, offset, &uuid::Uuid::new_v4().simple().to_string())?;
         state
             .store
             .put_path(&key, spool.path(), "application/octet-stream")
             .await?;
-    }
+        Some(key)
+    } else {
+        None
+    };
     let new_offset = offset + written;
     if !db::tus::advance(&state.db, &upload.id, offset, new_offset).await? {
+        // Another request at this offset won: its chunk is the upload's, this one is nobody's.
+        if let Some(key) = stored
+            && let Err(e) = state.store.delete(&key).await
+        {
+            // Left behind, it is skipped by `assemble` and removed with the upload.
+            tracing::warn!(error = %e, key = %key, "cannot remove a losing tus chunk");
+        }
         return Err(Error::new(
             Kind::Conflict,
             "offset_mismatch",
@@ -222,7 +243,7 @@ where
     if new_offset < upload.length {
         return Ok(Appended::Partial(new_offset));
     }
-    let spooled = assemble(state, &upload.id).await?;
+    let spooled = assemble(state, &upload.id, upload.length).await?;
     let accepted = ingest::accept(
         state,
         &upload.account_id,
@@ -243,29 +264,57 @@ where
     Ok(Appended::Complete(new_offset, Box::new(media)))
 }
 
+/// The chunks that make the file: from 0, at each offset a chunk starting there, up to `length`.
+/// Normally there is one chunk per offset; a process killed between storing a chunk and moving
+/// the offset (or a losing chunk whose removal failed) leaves a second one. Every chunk starts at
+/// an offset some winner moved from, so an extra one leads on to `length` only when it ends
+/// where that winner ended: a retry of the same range, as good as the winner's.
+fn chain(chunks: &[ObjectMeta], length: u64) -> Option<Vec<&ObjectMeta>> {
+    let mut starts: BTreeMap<u64, Vec<&ObjectMeta>> = BTreeMap::new();
+    for chunk in chunks {
+        if let Some(start) = chunk_start(&chunk.key)
+            && chunk.size > 0
+            && start.checked_add(chunk.size).is_some_and(|end| end <= length)
+        {
+            starts.entry(start).or_default().push(chunk);
+        }
+    }
+    // From the end backwards (a chunk ends after it starts), the offsets from which some chain
+    // reaches `length`; iterative, as an upload may have a hundred thousand chunks.
+    let mut reaches: HashSet<u64> = HashSet::from([length]);
+    for (start, here) in starts.iter().rev() {
+        if here.iter().any(|c| reaches.contains(&(start + c.size))) {
+            reaches.insert(*start);
+        }
+    }
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while at < length {
+        let next = starts
+            .get(&at)?
+            .iter()
+            .find(|c| reaches.contains(&(at + c.size)))?;
+        pieces.push(*next);
+        at += next.size;
+    }
+    Some(pieces)
+}
+
 /// Streams the chunks, in order, into one spooled file, and removes them from the store.
-async fn assemble(state: &AppState, id: &str) -> Result<Spooled> {
+async fn assemble(state: &AppState, id: &str, length: i64) -> Result<Spooled> {
     let chunks = state.store.list(&chunk_prefix(id)).await?;
+    let pieces = chain(&chunks, u64::try_from(length).unwrap_or(0)).ok_or_else(|| {
+        Error::new(
+            Kind::Conflict,
+            "upload_inconsistent",
+            "the upload's pieces do not line up; start the upload again",
+        )
+    })?;
     let spool = tempfile::Builder::new()
         .prefix("tus-")
         .tempfile_in(&state.config.storage.tmp_path)?;
     let mut file = tokio::fs::File::from_std(spool.reopen()?);
-    let mut position: u64 = 0;
-    for chunk in &chunks {
-        let starts_at = chunk
-            .key
-            .as_str()
-            .rsplit('/')
-            .next()
-            .and_then(|o| o.parse::<u64>().ok());
-        if starts_at != Some(position) {
-            return Err(Error::new(
-                Kind::Conflict,
-                "upload_inconsistent",
-                "the upload's pieces do not line up; start the upload again",
-            ));
-        }
-        position += chunk.size;
+    for chunk in pieces {
         let mut object = state.store.get(&chunk.key, None).await?;
         while let Some(bytes) = object.body.next().await {
             file.write_all(&bytes?).await?;
@@ -290,4 +339,47 @@ pub async fn terminate(state: &AppState, upload: &TusUpload) -> Result<()> {
         state.store.delete(&chunk.key).await?;
     }
     db::tus::delete(&state.db, &upload.id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(name: &str, size: u64) -> ObjectMeta {
+        ObjectMeta {
+            key: Key::parse(&format!("uploads/u/{name}")).expect("key"),
+            size,
+            etag: String::new(),
+            modified: None,
+        }
+    }
+
+    fn starts(pieces: Option<Vec<&ObjectMeta>>) -> Option<Vec<String>> {
+        pieces.map(|p| p.iter().map(|c| c.key.as_str().to_owned()).collect())
+    }
+
+    #[test]
+    fn leftover_chunks_at_an_offset_are_skipped() {
+        let chunks = [
+            piece("00000000000000000000-a", 100),
+            // Cut off and never counted: a crash before its offset moved.
+            piece("00000000000000000000-b", 40),
+            piece("00000000000000000100-c", 50),
+            piece("00000000000000000100-d", 60),
+        ];
+        assert_eq!(
+            starts(chain(&chunks, 150)),
+            Some(vec![
+                "uploads/u/00000000000000000000-a".to_owned(),
+                "uploads/u/00000000000000000100-c".to_owned()
+            ])
+        );
+        assert_eq!(starts(chain(&chunks, 170)), None);
+        // Keys from before attempts had their own name still line up.
+        let old = [
+            piece("00000000000000000000", 10),
+            piece("00000000000000000010", 5),
+        ];
+        assert_eq!(chain(&old, 15).map(|p| p.len()), Some(2));
+    }
 }
