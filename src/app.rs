@@ -27,6 +27,11 @@ use crate::{
 /// instance follows `mirroring.follow` asks for.
 pub async fn connect(config: Config) -> Result<AppState> {
     let state = AppState::connect(config).await?;
+    // A process killed mid-upload or mid-transcode (kill -9, OOM) left its temp files; nothing
+    // else would ever remove them. A folder that cannot be swept is no reason not to serve.
+    if let Err(e) = maintenance::sweep_temp(&state.config.storage.tmp_path, maintenance::STALE_TEMP).await {
+        tracing::warn!(error = %e, "cannot sweep the temp folder");
+    }
     federation::instance::keys(&state.db).await?;
     mirror::peers::follow_configured(&state).await?;
     Ok(state)

@@ -1,8 +1,12 @@
 //! The periodic clean-up, as a job on the durable queue: media uploaded but never posted,
-//! expired resumable uploads and sessions, and old finished jobs. Every process schedules it
+//! expired resumable uploads and sessions, old finished jobs, and temp files killed processes
+//! left. Every process schedules it
 //! with the same id per period, so it runs once per period however many processes there are.
 
-use std::time::Duration;
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
 
 use crate::{
     db,
@@ -17,6 +21,15 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Unposted uploads are kept this long (Mastodon keeps them a day too).
 pub const UNATTACHED_MEDIA_MS: i64 = DAY_MS;
 pub const DONE_JOBS_MS: i64 = 7 * DAY_MS;
+/// A temp file or folder nothing has written to for this long belongs to no live request or
+/// transcode: a spool grows with every chunk that arrives, a transcode writes a segment every few
+/// seconds. The names record no owner (another process may share the folder), so age decides.
+pub const STALE_TEMP: Duration = Duration::from_secs(6 * 3600);
+/// What the sweep may remove from `storage.tmp_path`: the upload spools
+/// (`media::ingest::spool`), tus chunk and assembly spools (`media::tus`) and transcode folders
+/// (`media::process`). Anything else stays: `mirrors/` holds partial copies that resume, and
+/// the folder may be shared with other programs.
+const TEMP_PREFIXES: [&str; 3] = ["upload-", "tus-", "transcode-"];
 
 pub struct Cleanup {
     pub state: AppState,
@@ -29,6 +42,8 @@ pub struct Report {
     pub sessions: u64,
     pub jobs: u64,
     pub copies_checked: usize,
+    /// Stale temp files and folders removed.
+    pub temp: usize,
 }
 
 pub async fn run(state: &AppState) -> crate::error::Result<Report> {
@@ -51,6 +66,7 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     }
     report.sessions = db::maintenance::expire_sessions(&state.db).await?;
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;
+    report.temp = sweep_temp(&state.config.storage.tmp_path, STALE_TEMP).await?;
     // Stored copies of other servers' videos are read back now and then: rot is found here.
     report.copies_checked = crate::mirror::verify::schedule_checks(state).await?;
     // Mirrors that stopped renewing their promise are no longer listed, and followers' servers
@@ -66,6 +82,77 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     }
     state.queue.wake();
     Ok(report)
+}
+
+/// Removes what killed processes left in the temp folder (`TEMP_PREFIXES`, untouched for
+/// `older_than`); run at startup and by the clean-up. Returns how many entries went.
+pub async fn sweep_temp(dir: &Path, older_than: Duration) -> crate::error::Result<usize> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || sweep_temp_blocking(&dir, older_than))
+        .await
+        .map_err(|e| crate::error::Error::internal("temp sweep task failed").with_source(e))?
+}
+
+fn sweep_temp_blocking(dir: &Path, older_than: Duration) -> crate::error::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(cutoff) = SystemTime::now().checked_sub(older_than) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !TEMP_PREFIXES
+            .iter()
+            .any(|p| name.to_string_lossy().starts_with(p))
+        {
+            continue;
+        }
+        let path = entry.path();
+        // One entry that vanished meanwhile (its owner finished) or cannot be read does not stop
+        // the sweep of the others.
+        let gone = match last_written(&path) {
+            Ok(written) if written < cutoff => {
+                if entry.file_type()?.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                }
+            }
+            Ok(_) => continue,
+            Err(e) => Err(e),
+        };
+        match gone {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "removed a stale temp file");
+                removed += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, path = %path.display(), "cannot remove a stale temp file"),
+        }
+    }
+    Ok(removed)
+}
+
+/// The newest modification time of a file, or of a folder and everything in it (a transcode
+/// writes deep inside its folder, not to the folder itself). Links are not followed.
+fn last_written(path: &Path) -> std::io::Result<SystemTime> {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let mut stack: Vec<PathBuf> = vec![path.to_owned()];
+    while let Some(path) = stack.pop() {
+        let metadata = std::fs::symlink_metadata(&path)?;
+        newest = newest.max(metadata.modified()?);
+        if metadata.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                stack.push(entry?.path());
+            }
+        }
+    }
+    Ok(newest)
 }
 
 async fn remove_chunks(store: &Store, upload_id: &str) -> crate::error::Result<()> {

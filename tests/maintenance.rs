@@ -143,3 +143,89 @@ async fn the_cleanup_is_scheduled_once_per_period_across_processes() {
     other.shutdown().await;
     app.stop().await;
 }
+
+/// Makes a file or folder look last written `ago` ago.
+fn age(path: &std::path::Path, ago: std::time::Duration) {
+    std::fs::File::open(path)
+        .expect("open")
+        .set_modified(std::time::SystemTime::now() - ago)
+        .expect("set the modification time");
+}
+
+/// What a kill -9 leaves in the temp folder (an upload spool, a tus spool, a transcode
+/// folder, all untouched for seven hours), beside what must stay: a spool still growing, a
+/// transcode still writing deep inside its old folder, a mirror copy's partial download that
+/// resumes, and a file that is not ours. Returns (the stale, the living).
+fn plant(tmp: &std::path::Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let old = std::time::Duration::from_secs(7 * 3600);
+    let write = |relative: &str| {
+        let path = tmp.join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, b"half a file").expect("write");
+        path
+    };
+    for file in [
+        "upload-killed1",
+        "tus-killed1",
+        "transcode-killed1/source.mp4",
+        "transcode-killed1/out/480/segment-0.ts",
+        "transcode-live1/source.mp4",
+        "mirrors/m1/480/segment-0.ts",
+        "notes.txt",
+    ] {
+        age(&write(file), old);
+    }
+    // Folders last, deepest first: making their entries touched them.
+    for folder in [
+        "transcode-killed1/out/480",
+        "transcode-killed1/out",
+        "transcode-killed1",
+        "transcode-live1",
+        "mirrors/m1/480",
+        "mirrors/m1",
+        "mirrors",
+    ] {
+        age(&tmp.join(folder), old);
+    }
+    let growing = write("upload-live1");
+    let writing = write("transcode-live1/out/240/segment-9.ts");
+    let stale = ["upload-killed1", "tus-killed1", "transcode-killed1"].map(|p| tmp.join(p));
+    let living = vec![
+        growing,
+        writing,
+        tmp.join("transcode-live1/source.mp4"),
+        tmp.join("mirrors/m1/480/segment-0.ts"),
+        tmp.join("notes.txt"),
+    ];
+    (stale.to_vec(), living)
+}
+
+fn check_swept(stale: &[std::path::PathBuf], living: &[std::path::PathBuf], when: &str) {
+    for path in stale {
+        assert!(!path.exists(), "{} is left {when}", path.display());
+    }
+    for path in living {
+        assert!(path.exists(), "{} was removed {when}", path.display());
+    }
+}
+
+both_backends!(temp_files_of_killed_processes_are_swept, |backend| async move {
+    let app = common::start(backend).await;
+    let tmp = app.tmp_path();
+    std::fs::create_dir_all(&tmp).expect("tmp");
+
+    let (stale, living) = plant(&tmp);
+    kaleido::maintenance::run(&app.running.state)
+        .await
+        .expect("clean-up");
+    check_swept(&stale, &living, "by the clean-up");
+
+    // Killed again while the instance is down: the next start sweeps.
+    let app = app
+        .restart(|| async {
+            plant(&tmp);
+        })
+        .await;
+    check_swept(&stale, &living, "after a restart");
+    app.stop().await;
+});
