@@ -1,7 +1,7 @@
 //! The periodic clean-up, as a job on the durable queue: media uploaded but never posted,
-//! expired resumable uploads and sessions, old finished jobs, and temp files killed processes
-//! left. Every process schedules it
-//! with the same id per period, so it runs once per period however many processes there are.
+//! expired resumable uploads and sessions, old finished jobs, received activities no sender
+//! still retries, and temp files killed processes left. Every process schedules it with the same
+//! id per period, so it runs once per period however many processes there are.
 
 use std::{
     path::{Path, PathBuf},
@@ -21,6 +21,12 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Unposted uploads are kept this long (Mastodon keeps them a day too).
 pub const UNATTACHED_MEDIA_MS: i64 = DAY_MS;
 pub const DONE_JOBS_MS: i64 = 7 * DAY_MS;
+/// Received activities are kept this long, for their ids: a repeat of one we still know is
+/// dropped. A replayed request is refused by its signature's Date after an hour anyway, but a
+/// sender that retries a delivery signs it afresh, and servers retry for days (Mastodon's 16
+/// Sidekiq retries span about two days, Sidekiq's default 25 about three weeks); a month
+/// outlasts them. Processing ends within the jobs' retries (hours), so nothing waiting goes.
+pub const INBOX_MS: i64 = 30 * DAY_MS;
 /// A temp file or folder nothing has written to for this long belongs to no live request or
 /// transcode: a spool grows with every chunk that arrives, a transcode writes a segment every few
 /// seconds. The names record no owner (another process may share the folder), so age decides.
@@ -41,6 +47,7 @@ pub struct Report {
     pub uploads: usize,
     pub sessions: u64,
     pub jobs: u64,
+    pub activities: u64,
     pub copies_checked: usize,
     /// Stale temp files and folders removed.
     pub temp: usize,
@@ -66,6 +73,7 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
     }
     report.sessions = db::maintenance::expire_sessions(&state.db).await?;
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;
+    report.activities = db::maintenance::prune_inbox(&state.db, now - INBOX_MS).await?;
     report.temp = sweep_temp(&state.config.storage.tmp_path, STALE_TEMP).await?;
     // Stored copies of other servers' videos are read back now and then: rot is found here.
     report.copies_checked = crate::mirror::verify::schedule_checks(state).await?;

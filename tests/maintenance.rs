@@ -229,3 +229,57 @@ both_backends!(temp_files_of_killed_processes_are_swept, |backend| async move {
     check_swept(&stale, &living, "after a restart");
     app.stop().await;
 });
+
+both_backends!(
+    old_received_activities_are_pruned_recent_ones_still_repeat,
+    |backend| async move {
+        // No workers: the stored activities stay as received, unprocessed.
+        let app = common::start_with(backend, |c| c.workers.count = 0).await;
+        let state = &app.running.state;
+        let store = |uri: &'static str| async move {
+            let job = state
+                .queue
+                .prepare(
+                    kaleido::inbox::PROCESS,
+                    &kaleido::inbox::ProcessPayload { uri: uri.into() },
+                )
+                .expect("job");
+            kaleido::db::federation::store_incoming(
+                &state.db,
+                uri,
+                "https://remote.example/users/bob",
+                &json!({"id": uri, "type": "Like"}).to_string(),
+                &job,
+            )
+            .await
+            .expect("store")
+        };
+        let (old, recent) = (
+            "https://remote.example/activities/old",
+            "https://remote.example/activities/recent",
+        );
+        assert!(store(old).await && store(recent).await);
+        let day = 24 * 3600 * 1000;
+        for (uri, age) in [(old, 31 * day), (recent, 29 * day)] {
+            sqlx::query("UPDATE inbox_activities SET received_at = $1 WHERE uri = $2")
+                .bind(kaleido::db::now_ms() - age)
+                .bind(uri)
+                .execute(&state.db.pool)
+                .await
+                .expect("age");
+        }
+
+        kaleido::maintenance::run(state).await.expect("clean-up");
+        let left: Vec<String> = sqlx::query_scalar("SELECT uri FROM inbox_activities ORDER BY uri")
+            .fetch_all(&state.db.pool)
+            .await
+            .expect("rows");
+        assert_eq!(left, vec![recent.to_owned()]);
+        // The recent one's id still makes its repeat a no-op.
+        assert!(
+            !store(recent).await,
+            "a repeat of a recent activity was taken as new"
+        );
+        app.stop().await;
+    }
+);

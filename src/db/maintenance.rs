@@ -53,3 +53,12 @@ pub async fn expired_uploads(db: &Db) -> Result<Vec<String>> {
             .await?,
     )
 }
+
+/// Incoming activities received before `older_than`: their ids no longer need to stop a repeat.
+pub async fn prune_inbox(db: &Db, older_than: i64) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM inbox_activities WHERE received_at < $1")
+        .bind(older_than)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
