@@ -24,9 +24,14 @@ pub enum Kind {
     TooManyRequests,
     /// Another server failed us: unreachable, refused, or answered nonsense.
     BadGateway,
+    /// A dependency (database, storage) is down for now: 503 with Retry-After, and the message,
+    /// which names the dependency and nothing internal, is sent.
     Unavailable,
     Internal,
 }
+
+/// What a 503 asks clients to wait before trying again.
+pub const RETRY_AFTER_SECONDS: u32 = 30;
 
 impl Kind {
     pub fn status(self) -> StatusCode {
@@ -165,13 +170,25 @@ impl ResponseError for Error {
         let description = if status.is_server_error() {
             // The cause is in the log, under the request's span; clients learn nothing internal.
             tracing::error!(error = %self, "request failed");
-            status.canonical_reason().unwrap_or("server error")
+            if self.kind == Kind::Unavailable {
+                // Which dependency is down is what the client can act on (wait); its cause,
+                // the source, stays in the log.
+                &self.message
+            } else {
+                status.canonical_reason().unwrap_or("server error")
+            }
         } else {
             &self.message
         };
         let mut response = HttpResponse::build(status);
-        if self.kind == Kind::Unauthorized {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self.kind {
+            Kind::Unauthorized => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            Kind::Unavailable => {
+                response.insert_header(("Retry-After", RETRY_AFTER_SECONDS.to_string()));
+            }
+            _ => {}
         }
         if let Some(seconds) = self.retry_after {
             response.insert_header(("Retry-After", seconds.to_string()));

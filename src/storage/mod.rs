@@ -136,6 +136,17 @@ pub async fn file_stream(path: &Path) -> Result<(ByteStream, u64)> {
     ))
 }
 
+/// The store cannot be reached: 503 with Retry-After, naming the storage as `/healthz` does, so
+/// a client (and its user) waits instead of reporting a bug. `detail` is logged, not sent.
+pub fn unavailable(detail: String) -> Error {
+    Error::new(
+        Kind::Unavailable,
+        "storage_unavailable",
+        "the storage (object store) is unavailable; try again later",
+    )
+    .with_source(std::io::Error::other(detail))
+}
+
 pub fn not_found(key: &Key) -> Error {
     Error::new(Kind::NotFound, "not_found", format!("object {key} not found"))
 }

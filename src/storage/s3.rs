@@ -10,7 +10,7 @@ use aws_sdk_s3::{
     Client,
     config::{
         BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-        timeout::TimeoutConfig,
+        http::HttpResponse, timeout::TimeoutConfig,
     },
     error::{DisplayErrorContext, SdkError},
     primitives::ByteStream as SdkBody,
@@ -32,18 +32,28 @@ pub struct S3Store {
     part_size: usize,
 }
 
-fn s3_error<E, R>(what: &str, key: &str, e: SdkError<E, R>) -> Error
+fn s3_error<E>(what: &str, key: &str, e: SdkError<E, HttpResponse>) -> Error
 where
     E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    Error::internal(format!(
-        "object store: {what} {key} failed: {}",
-        DisplayErrorContext(&e)
-    ))
+    let detail = format!("object store: {what} {key} failed: {}", DisplayErrorContext(&e));
+    // The store down (refused, unreachable, timing out, or saying so with a 503) is an outage the
+    // client should wait out, not a bug; anything else it answers (a 403, a 404, a malformed
+    // reply) or a request we could not even build stays an internal error.
+    let outage = match &e {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_io() || d.is_timeout(),
+        SdkError::ServiceError(s) => s.raw().status().as_u16() == 503,
+        _ => false,
+    };
+    if outage {
+        super::unavailable(detail)
+    } else {
+        Error::internal(detail)
+    }
 }
 
-fn is_not_found<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
+fn is_not_found<E>(e: &SdkError<E, HttpResponse>) -> bool {
     matches!(e, SdkError::ServiceError(s) if s.raw().status().as_u16() == 404)
 }
 
