@@ -181,16 +181,14 @@ impl ResponseError for Error {
             &self.message
         };
         let mut response = HttpResponse::build(status);
-        match self.kind {
-            Kind::Unauthorized => {
-                response.insert_header(("WWW-Authenticate", "Bearer"));
-            }
-            Kind::Unavailable => {
-                response.insert_header(("Retry-After", RETRY_AFTER_SECONDS.to_string()));
-            }
-            _ => {}
+        if self.kind == Kind::Unauthorized {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        if let Some(seconds) = self.retry_after {
+        // A 503 always says when to come back; other errors when they know.
+        let retry_after = self
+            .retry_after
+            .or((self.kind == Kind::Unavailable).then_some(u64::from(RETRY_AFTER_SECONDS)));
+        if let Some(seconds) = retry_after {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
         response.json(Body {
