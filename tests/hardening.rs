@@ -227,3 +227,75 @@ async fn guessing_passwords_is_slowed_per_account_and_per_address() {
     assert!(answers[..20].iter().all(|(s, _)| *s == 401), "{answers:?}");
     app.stop().await;
 }
+
+/// The profile page's form for following from another server: a cross-site POST (no token)
+/// is refused, and a WebFinger answer cannot send the visitor to a third site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_from_another_server_needs_the_pages_token_and_goes_only_there() {
+    let a = common::start_federated(Backend::SqliteLocal, |_| {}).await;
+    let b = common::start_federated(Backend::SqliteLocal, |_| {}).await;
+    a.user("alice").await;
+    b.user("bob").await;
+    let b_host = b.url.trim_start_matches("http://").to_owned();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let submit = |client: reqwest::Client, address: String, csrf: String| {
+        let url = format!("{}/@alice/remote_follow", a.url);
+        async move {
+            let response = client
+                .post(url)
+                .form(&[("address", address.as_str()), ("csrf", csrf.as_str())])
+                .send()
+                .await
+                .expect("post");
+            (response.status().as_u16(), response.text().await.expect("text"))
+        }
+    };
+    // What another site's page posts: no token, no cookie.
+    let (status, _) = submit(reqwest::Client::new(), format!("bob@{b_host}"), String::new()).await;
+    assert_eq!(status, 403);
+    // From the profile page itself.
+    let page = browser
+        .get(format!("{}/@alice", a.url))
+        .send()
+        .await
+        .expect("profile");
+    let page = page.text().await.expect("html");
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a token in the form") + marker.len();
+    let token = page[start..].split('"').next().expect("value").to_owned();
+    assert!(!token.is_empty());
+    let (status, _) = submit(reqwest::Client::new(), format!("bob@{b_host}"), token.clone()).await;
+    assert_eq!(status, 403, "the token without its cookie");
+    let (status, body) = submit(browser.clone(), format!("bob@{b_host}"), token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("http://{b_host}/authorize_interaction?uri=")),
+        "{body}"
+    );
+
+    // A WebFinger server whose subscribe template points at a third site.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let liar = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let body = r#"{"subject":"acct:x@liar","links":[{"rel":"http://ostatus.org/schema/1.0/subscribe","template":"https://evil.example/follow?uri={uri}"}]}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/jrd+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let (status, body) = submit(browser.clone(), format!("x@{liar}"), token).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(!body.contains("evil.example/follow"), "{body}");
+    a.stop().await;
+    b.stop().await;
+}

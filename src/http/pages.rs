@@ -256,11 +256,14 @@ pub async fn profile(
         _ => None,
     };
     let (followers, following) = db::federation::counts(&state.db, &account.id).await?;
-    page(
+    // The follow-from-your-server form of an anonymous visitor carries a token of its own.
+    let form = (viewer.account.is_none() && account.is_local()).then(|| super::session::form_token(&state));
+    let mut response = page(
         &state,
         &viewer,
         "profile.html",
         context! {
+            form_csrf => form.as_ref().map(|(token, _)| token.clone()),
             profile => context! {
                 acct => account.acct(),
                 local => account.is_local(),
@@ -279,7 +282,13 @@ pub async fn profile(
             posts => posts,
             older => older,
         },
-    )
+    )?;
+    if let Some((_, cookie)) = form {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| crate::error::Error::internal("cannot set cookie").with_source(e))?;
+    }
+    Ok(response)
 }
 
 #[derive(serde::Deserialize)]
@@ -323,6 +332,8 @@ pub async fn follow(
 #[derive(serde::Deserialize)]
 pub struct RemoteFollowForm {
     address: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 /// A visitor from another server follows from there: their server's WebFinger names its
@@ -330,9 +341,18 @@ pub struct RemoteFollowForm {
 pub async fn remote_follow(
     state: web::Data<AppState>,
     viewer: Viewer,
+    req: actix_web::HttpRequest,
     name: web::Path<String>,
     form: web::Form<RemoteFollowForm>,
 ) -> Result<HttpResponse> {
+    // Posted from another site, this would make us look up any host and send the visitor there.
+    if !super::session::form_token_ok(&req, &form.csrf) {
+        return Err(crate::error::Error::new(
+            crate::error::Kind::Forbidden,
+            "invalid_csrf_token",
+            "The form has expired; reload the page.",
+        ));
+    }
     let account = crate::social::search(&state, &name, false, None)
         .await?
         .accounts
@@ -343,8 +363,25 @@ pub async fn remote_follow(
     let template = crate::federation::resolve::subscribe_template(&state, &form.address).await?;
     let target = template.replace("{uri}", &super::oembed::encode_component(&ours));
     // A page that moves on, not a redirect: the form may only post to this site
-    // (form-action 'self'), and the visitor should see where they are being sent.
+    // (form-action 'self'), and the visitor should see where they are being sent. Only to the
+    // server they named (or its own web domain: Mastodon may serve `@you@example.com` from
+    // `social.example.com`): a WebFinger answer may not send them to a third site.
     let server = crate::federation::parse::host(&target).unwrap_or_default();
+    let named = form
+        .address
+        .trim()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let bare = |h: &str| h.split(':').next().unwrap_or_default().to_owned();
+    let related = |a: &str, b: &str| a == b || a.ends_with(&format!(".{b}"));
+    if !(server == named || related(&bare(&server), &bare(&named)) || related(&bare(&named), &bare(&server)))
+    {
+        return Err(crate::error::Error::unprocessable(format!(
+            "{named} says to follow from {server}, another server"
+        )));
+    }
     page(
         &state,
         &viewer,

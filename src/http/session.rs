@@ -57,6 +57,24 @@ fn cookie<'a>(state: &AppState, name: &'a str, value: String, max_age: CookieDur
         .finish()
 }
 
+/// Forms anonymous visitors post (following from another server): a token in a cookie and in
+/// the form, which another site can neither read nor make the browser send with a cross-site
+/// POST (SameSite=Lax).
+const FORM_CSRF_COOKIE: &str = "kaleido_form_csrf";
+
+/// A fresh form token and the cookie that carries it.
+pub fn form_token(state: &AppState) -> (String, Cookie<'static>) {
+    let token = accounts::new_csrf_token();
+    let cookie = cookie(state, FORM_CSRF_COOKIE, token.clone(), CookieDuration::hours(2));
+    (token, cookie)
+}
+
+/// Whether `sent` is the token this browser's cookie carries.
+pub fn form_token_ok(req: &HttpRequest, sent: &str) -> bool {
+    req.cookie(FORM_CSRF_COOKIE)
+        .is_some_and(|c| !sent.is_empty() && accounts::same_secret(c.value(), sent))
+}
+
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
