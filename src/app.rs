@@ -130,12 +130,14 @@ pub async fn start(mut config: Config) -> Result<Running> {
     let beacons = web::Data::new(http::beacons::Beacons::default());
     // Login attempts per address and account: this process's memory too.
     let throttle = web::Data::new(http::throttle::Throttle::default());
+    let playlists = web::Data::new(http::media::PlaylistCache::default());
     let limits = state.config.limits.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(beacons.clone())
             .app_data(throttle.clone())
+            .app_data(playlists.clone())
             .configure(|cfg| http::configure(cfg, &limits))
     })
     .disable_signals()

@@ -140,10 +140,19 @@ async fn admins_see_and_check_the_copies_and_who_mirrors_their_videos() {
         .expect("post");
     assert_eq!(posted.status(), 403);
 
-    // B's instance actor follows A's (from its configuration); A posts a video.
+    // B's instance actor follows A's (from its configuration), and A's follows B's, so that A
+    // trusts B's copies (mirroring.accept_from = "followings"); A posts a video.
     common::eventually(20, "B to follow A's instance actor", || async {
         let inboxes = kaleido::db::mirrors::follower_inboxes(a.db()).await.expect("db");
         (!inboxes.is_empty()).then_some(())
+    })
+    .await;
+    kaleido::mirror::peers::follow(&a.running.state, &b.url)
+        .await
+        .expect("A follows B");
+    common::eventually(20, "B to accept A's instance follow", || async {
+        let followed = kaleido::db::mirrors::followed_actors(a.db()).await.expect("db");
+        (!followed.is_empty()).then_some(())
     })
     .await;
     let media: Value = a

@@ -1119,3 +1119,87 @@ async fn activity_ids_cannot_be_claimed_and_requests_for_other_servers_are_refus
     b.stop().await;
     c.stop().await;
 }
+
+/// What a remote post names is fetched, or sent to, only within bounds: its poster only on its
+/// own server over http(s) (else every visitor could be redirected anywhere through us), and its
+/// mirrors only on hosts our mirroring policy trusts (else every play would make us fetch from
+/// whatever hosts a post lists).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_videos_poster_and_mirrors_come_only_from_where_they_may() {
+    let a = instance(Backend::SqliteLocal).await;
+    let b = instance(Backend::SqliteLocal).await;
+    let carol = a.user("carol").await;
+    b.user("bob").await;
+    follow(&a, &carol, &format!("bob@{}", host(&b))).await;
+    let bob_uri = format!("{}/users/bob", b.url);
+    // A PeerTube-shaped Video from bob's server, naming a poster and a mirror elsewhere.
+    let fixture = common::fixtures::read(&common::fixtures::OURS, "peertube-video.json");
+    let mut video: Value =
+        serde_json::from_str(&fixture.to_string().replace("https://video.example", &b.url)).expect("json");
+    video["attributedTo"] = json!([{ "type": "Person", "id": bob_uri }]);
+    video["cc"] = json!([format!("{bob_uri}/followers")]);
+    for icon in video["icon"].as_array_mut().expect("icons") {
+        icon["url"] = json!("https://evil.example/poster.jpg");
+    }
+    let hls = video["url"]
+        .as_array_mut()
+        .expect("links")
+        .iter_mut()
+        .find(|l| l["mediaType"] == "application/x-mpegURL")
+        .expect("hls link");
+    hls["tag"].as_array_mut().expect("tags").push(json!({
+        "type": "Link",
+        "name": "mirror",
+        "mediaType": "application/x-mpegURL",
+        "href": "http://198.51.100.7/static/streaming-playlists/hls/x/master.m3u8",
+    }));
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob_uri}/statuses/video-1/activity"),
+        "type": "Create",
+        "actor": bob_uri,
+        "to": video["to"],
+        "cc": video["cc"],
+        "object": video,
+    });
+    let body = create.to_string().into_bytes();
+    let inbox = format!("{}/inbox", a.url);
+    let key = private_key_of(&b, "bob").await;
+    let headers = signed_headers(
+        &inbox,
+        &body,
+        &format!("{bob_uri}#main-key"),
+        &key,
+        std::time::SystemTime::now(),
+    );
+    assert_eq!(deliver(&a, &inbox, &body, &headers).await, 202);
+    let media_id = common::eventually(20, "the video in carol's home", || async {
+        let (_, home) = get(&a, &carol, "/api/v1/timelines/home").await;
+        home.as_array()?
+            .iter()
+            .find_map(|s| s["media_attachments"][0]["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let poster = no_redirects
+        .get(format!("{}/media/{media_id}/poster", a.url))
+        .send()
+        .await
+        .expect("poster");
+    assert_eq!(
+        poster.status(),
+        404,
+        "redirected to {:?}",
+        poster.headers().get("location")
+    );
+    let copies = kaleido::db::mirrors::copies(a.db(), &media_id).await.expect("db");
+    assert!(
+        copies.is_empty(),
+        "an untrusted host's copy was taken: {copies:?}"
+    );
+    a.stop().await;
+    b.stop().await;
+}

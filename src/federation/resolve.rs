@@ -243,6 +243,21 @@ pub async fn post(state: &AppState, uri: &str) -> Result<Status> {
     store_post(state, parsed).await
 }
 
+/// The hosts whose copies may be listed here, as `mirroring.accept_from` says; None: any.
+async fn mirror_hosts_we_trust(state: &AppState) -> Result<Option<Vec<String>>> {
+    Ok(match state.config.mirroring.accept_from {
+        crate::config::AcceptFrom::Anybody => None,
+        crate::config::AcceptFrom::Nobody => Some(Vec::new()),
+        crate::config::AcceptFrom::Followings => Some(
+            db::mirrors::followed_actors(&state.db)
+                .await?
+                .iter()
+                .filter_map(|actor| parse::host(actor))
+                .collect(),
+        ),
+    })
+}
+
 fn parsed_author_uri(author: &Account) -> String {
     author.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_default()
 }
@@ -307,10 +322,17 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
         })
         .collect();
     let id = db::statuses::upsert_remote(&state.db, &status, &media).await?;
-    // Copies the origin vouches for (it checked them); players here may use them.
+    // Copies the origin vouches for (it checked them); players here may use them, but only
+    // from hosts our own mirroring policy trusts: every anonymous play of the video makes us
+    // fetch from them.
+    let trusted = mirror_hosts_we_trust(state).await?;
     for (m, masters) in media.iter().zip(&copies) {
         for master in masters {
-            if let Ok(url) = url::Url::parse(master) {
+            if let Ok(url) = url::Url::parse(master)
+                && trusted
+                    .as_ref()
+                    .is_none_or(|hosts| parse::host(master).is_some_and(|h| hosts.contains(&h)))
+            {
                 let base = url.origin().ascii_serialization();
                 db::mirrors::add_copy(
                     &state.db,

@@ -54,11 +54,63 @@ pub async fn upload(
 
 /// `/media/:id/master.m3u8`: a video's master playlist listing every known copy, for
 /// players; served with CORS like the files it points at.
-pub async fn master_playlist(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+/// Combined master playlists answered lately, for as long as the answer says it may be kept:
+/// each request for a remote video's may cost fetches from its origin and copies, and anyone
+/// may ask.
+#[derive(Default)]
+pub struct PlaylistCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, String)>>,
+}
+
+const PLAYLIST_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+const PLAYLIST_CACHE_ENTRIES: usize = 10_000;
+
+impl PlaylistCache {
+    fn get(&self, media_id: &str, now: std::time::Instant) -> Option<String> {
+        let entries = self.entries.lock().ok()?;
+        let (at, body) = entries.get(media_id)?;
+        (now.duration_since(*at) < PLAYLIST_MAX_AGE).then(|| body.clone())
+    }
+
+    fn put(&self, media_id: &str, body: &str, now: std::time::Instant) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= PLAYLIST_CACHE_ENTRIES {
+            entries.retain(|_, (at, _)| now.duration_since(*at) < PLAYLIST_MAX_AGE);
+            if entries.len() >= PLAYLIST_CACHE_ENTRIES {
+                return;
+            }
+        }
+        entries.insert(media_id.to_owned(), (now, body.to_owned()));
+    }
+}
+
+pub async fn master_playlist(
+    state: web::Data<AppState>,
+    cache: web::Data<PlaylistCache>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let now = std::time::Instant::now();
+    let answer = |body: String| {
+        HttpResponse::Ok()
+            .insert_header(("Content-Type", "application/vnd.apple.mpegurl"))
+            .insert_header(("Access-Control-Allow-Origin", "*"))
+            .insert_header((
+                "Cache-Control",
+                format!("public, max-age={}", PLAYLIST_MAX_AGE.as_secs()),
+            ))
+            .body(body)
+    };
     let media = db::media::get(&state.db, &id)
         .await?
         .filter(|m| m.kind == crate::domain::media::MediaKind::Video && m.state == MediaState::Ready)
         .ok_or_else(|| Error::not_found("playlist"))?;
+    // Only a remote video's answer costs fetches; a local one's is read from our own store.
+    let remote = media.remote.is_some();
+    if remote && let Some(body) = cache.get(&id, now) {
+        return Ok(answer(body));
+    }
     // Like the files it lists, it is reachable by those who know the media's id.
     let body = match crate::mirror::playlist::for_media(&state, &media).await? {
         crate::mirror::playlist::Playlist::Combined(body) => body,
@@ -69,11 +121,10 @@ pub async fn master_playlist(state: web::Data<AppState>, id: web::Path<String>) 
                 .finish());
         }
     };
-    Ok(HttpResponse::Ok()
-        .insert_header(("Content-Type", "application/vnd.apple.mpegurl"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .insert_header(("Cache-Control", "public, max-age=60"))
-        .body(body))
+    if remote {
+        cache.put(&id, &body, now);
+    }
+    Ok(answer(body))
 }
 
 /// A remote video's poster: our copy's when we hold one (so the page needs nothing of an
@@ -213,4 +264,24 @@ pub async fn update(
         .await?
         .ok_or_else(|| Error::not_found("media"))?;
     Ok(HttpResponse::Ok().json(entities::media_attachment(&state, &media)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playlists_are_kept_for_their_max_age_only() {
+        let cache = PlaylistCache::default();
+        let start = std::time::Instant::now();
+        cache.put("m1", "#EXTM3U\n", start);
+        assert_eq!(
+            cache
+                .get("m1", start + std::time::Duration::from_secs(59))
+                .as_deref(),
+            Some("#EXTM3U\n")
+        );
+        assert_eq!(cache.get("m1", start + PLAYLIST_MAX_AGE), None);
+        assert_eq!(cache.get("m2", start), None);
+    }
 }

@@ -43,6 +43,9 @@ pub fn combine(master: &str, origin: &Url, copies: &[Url]) -> String {
     out
 }
 
+/// Servers asked for a remote video's master playlist, at most.
+const MAX_MASTER_SOURCES: usize = 3;
+
 /// What a player should load for a video: a combined playlist, or (a remote video we hold no
 /// copy of) the origin's own.
 pub enum Playlist {
@@ -58,7 +61,12 @@ async fn known_copies(state: &AppState, media: &Media, origin: &str) -> Result<P
         return Ok(Playlist::Origin(origin.to_owned()));
     }
     let mut master = None;
-    for source in std::iter::once(origin).chain(copies.iter().map(|(_, m)| m.as_str())) {
+    // Each anonymous request may cost these fetches (the answer is cached for a minute): the
+    // origin and a couple of copies at most.
+    for source in std::iter::once(origin)
+        .chain(copies.iter().map(|(_, m)| m.as_str()))
+        .take(MAX_MASTER_SOURCES)
+    {
         if let Ok(bytes) = state.http.get_bytes(source, MAX_PLAYLIST_BYTES).await
             && let Ok(text) = String::from_utf8(bytes)
             && text.starts_with("#EXTM3U")
@@ -121,7 +129,17 @@ pub async fn poster_for(state: &AppState, media: &Media) -> Result<Option<String
     {
         return Ok(Some(state.file_url(&key)));
     }
-    Ok(remote.preview_url.clone())
+    // A redirect only to the post's own server, over http(s): the post names the URL, and we
+    // must not become anyone's redirector.
+    let author_host = db::accounts::by_id(&state.db, &media.account_id)
+        .await?
+        .and_then(|a| a.domain);
+    Ok(remote.preview_url.clone().filter(|url| {
+        (url.starts_with("https://") || url.starts_with("http://"))
+            && author_host
+                .as_deref()
+                .is_some_and(|host| crate::federation::parse::host(url).as_deref() == Some(host))
+    }))
 }
 
 #[cfg(test)]
