@@ -414,7 +414,9 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_upload_bytes: 4 * 1024 * 1024 * 1024,
             max_image_bytes: 50 * 1024 * 1024,
-            max_image_pixels: 100_000_000,
+            // 50 MP: the 48- and 50-MP photos of today's phones pass; decoded whole (PNG, WebP,
+            // GIF) one is 200 MB of RGBA, which a 2 GB instance can afford a couple of at once.
+            max_image_pixels: 50_000_000,
             max_video_seconds: 4 * 60 * 60,
             max_album_size: 10,
             max_request_body_bytes: 256 * 1024,

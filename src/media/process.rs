@@ -63,6 +63,22 @@ fn photo_permits() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// Megapixels decoded at once by this process, at most (about 400 MB of RGBA), however many
+/// cores: two photos at the pixel limit never decode side by side with a third.
+const PIXEL_BUDGET_MP: u32 = 100;
+
+fn pixel_budget() -> &'static tokio::sync::Semaphore {
+    static BUDGET: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PIXEL_BUDGET_MP as usize);
+    &BUDGET
+}
+
+/// What a decode of `pixels` takes from the budget: its megapixels, rounded up, at most all.
+fn pixel_cost(pixels: u64) -> u32 {
+    u32::try_from(pixels.div_ceil(1_000_000))
+        .unwrap_or(u32::MAX)
+        .clamp(1, PIXEL_BUDGET_MP)
+}
+
 impl ProcessMedia {
     /// Reads the original whole, checking it is exactly what was uploaded.
     async fn read_original(&self, media: &Media, mut into: Destination<'_>) -> Result<(), JobError> {
@@ -96,6 +112,13 @@ impl ProcessMedia {
         self.read_original(media, Destination::Memory(&mut data)).await?;
         let data = data.to_vec();
         let (sizes, max_pixels) = (self.sizes, self.config.limits.max_image_pixels);
+        // The header says how much memory decoding will take; it waits for that much budget.
+        let probe = photo::probe(&data, max_pixels).map_err(|e| JobError::permanent(e.to_string()))?;
+        let pixels = u64::from(probe.width) * u64::from(probe.height);
+        let budget = pixel_budget()
+            .acquire_many(pixel_cost(pixels))
+            .await
+            .map_err(|_| JobError::retry("the photo pool is closed"))?;
         let permit = photo_permits()
             .acquire()
             .await
@@ -103,7 +126,7 @@ impl ProcessMedia {
         let processed = tokio::task::spawn_blocking(move || photo::process(&data, sizes, max_pixels))
             .await
             .map_err(|e| JobError::retry(format!("the photo task failed: {e}")))?;
-        drop(permit);
+        drop((permit, budget));
         let processed = processed.map_err(|e| match e {
             PhotoError::Broken(_) | PhotoError::TooManyPixels { .. } | PhotoError::Unsupported(_) => {
                 JobError::permanent(e.to_string())
@@ -336,5 +359,20 @@ impl JobHandler for PurgeMedia {
         }
         db::media::remove(&self.db, &media.id).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_take_their_megapixels_from_the_budget() {
+        assert_eq!(pixel_cost(1), 1);
+        assert_eq!(pixel_cost(12_000_000), 12);
+        assert_eq!(pixel_cost(12_000_001), 13);
+        // Larger than the budget (a limit set above it): it waits for all of it, never forever.
+        assert_eq!(pixel_cost(500_000_000), PIXEL_BUDGET_MP);
+        assert_eq!(pixel_cost(u64::MAX), PIXEL_BUDGET_MP);
     }
 }

@@ -75,10 +75,19 @@ fn broken(e: impl std::fmt::Display) -> PhotoError {
     PhotoError::Broken(e.to_string())
 }
 
-fn reader(data: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PhotoError> {
-    let reader = ImageReader::new(Cursor::new(data))
+/// Bytes a decoder may allocate for an image of `max_pixels`: one RGBA8 frame and some room
+/// (a 16-bit image near the limit is refused as too large to decode, not decoded at twice it).
+fn max_alloc(max_pixels: u64) -> u64 {
+    max_pixels.saturating_mul(4).saturating_add(64 * 1024 * 1024)
+}
+
+fn reader(data: &[u8], max_pixels: u64) -> Result<ImageReader<Cursor<&[u8]>>, PhotoError> {
+    let mut reader = ImageReader::new(Cursor::new(data))
         .with_guessed_format()
         .map_err(broken)?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_alloc(max_pixels));
+    reader.limits(limits);
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP) => Ok(reader),
         Some(other) => Err(PhotoError::Unsupported(format!(
@@ -109,7 +118,7 @@ fn swaps_axes(orientation: Orientation) -> bool {
 /// Reads the header and checks the pixel limit before anything is decoded, so a small file that
 /// claims enormous dimensions (a decompression bomb) is refused for the price of its header.
 pub fn probe(data: &[u8], max_pixels: u64) -> Result<Probe, PhotoError> {
-    let reader = reader(data)?;
+    let reader = reader(data, max_pixels)?;
     let format = reader.format().ok_or_else(|| broken("unknown format"))?;
     let mut decoder = reader.into_decoder().map_err(broken)?;
     let (w, h) = decoder.dimensions();
@@ -151,7 +160,7 @@ pub fn process(data: &[u8], sizes: Sizes, max_pixels: u64) -> Result<Processed, 
     let probe = probe(data, max_pixels)?;
     let icc = match probe.format {
         ImageFormat::Jpeg => jpeg::icc_profile(data),
-        _ => reader(data)?
+        _ => reader(data, max_pixels)?
             .into_decoder()
             .ok()
             .and_then(|mut d| d.icc_profile().ok().flatten()),
@@ -164,8 +173,13 @@ pub fn process(data: &[u8], sizes: Sizes, max_pixels: u64) -> Result<Processed, 
     let mut image = match probe.format {
         ImageFormat::Jpeg => decode_jpeg_scaled(data, display_size.0.max(display_size.1))?,
         _ => {
-            let decoder = reader(data)?.into_decoder().map_err(broken)?;
-            let image = DynamicImage::from_decoder(decoder).map_err(broken)?;
+            let decoder = reader(data, max_pixels)?.into_decoder().map_err(broken)?;
+            let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+                image::ImageError::Limits(_) => PhotoError::Unsupported(
+                    "the image needs more memory to decode than this instance allows".into(),
+                ),
+                e => broken(e),
+            })?;
             if probe.has_alpha {
                 DynamicImage::ImageRgba8(image.into_rgba8())
             } else {
