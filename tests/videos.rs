@@ -156,3 +156,43 @@ async fn broken_videos_fail_with_a_reason_and_keep_the_original() {
     );
     app.stop().await;
 }
+
+/// The untrusted upload is probed by the child, under its memory limit and watchdog, never by
+/// the worker itself: here the "child" is a stand-in that refuses every file, and a file the
+/// worker's own probe would reject first is answered with the child's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_is_probed_in_the_child_not_in_the_worker() {
+    let dir = tempfile::tempdir().expect("dir");
+    let child = dir.path().join("transcoder");
+    std::fs::write(
+        &child,
+        "#!/bin/sh\necho 'refused by the child process' >&2\nexit 3\n",
+    )
+    .expect("script");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&child)
+        .status()
+        .expect("chmod");
+    let program = child.clone();
+    let app = common::start_with(common::Backend::SqliteLocal, move |c| {
+        c.transcoding.program = Some(program);
+    })
+    .await;
+    let token = app.user("alice").await;
+    // An MP4's first bytes and nothing a demuxer can read.
+    let media: Value = app
+        .upload(&token, common::fake_mp4(64 * 1024), "odd.mp4", "video/mp4")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = media["id"].as_str().expect("id").to_owned();
+    let (status, media) = app.wait_processed(&token, &id).await;
+    assert_eq!(status, 422, "{media}");
+    assert_eq!(
+        media["kaleido"]["error"], "refused by the child process",
+        "{media}"
+    );
+    app.stop().await;
+}

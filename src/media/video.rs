@@ -1,8 +1,10 @@
 //! Videos on the workers: each transcode runs in a child process (`kaleido transcode`, hidden),
 //! so a decoder that crashes, hangs or eats memory fails that one job, never the worker.
 //!
-//! The child limits its own address space, reports `progress N` lines and ends with one
-//! `done {json}` line; exit code 3 means the input was refused (no retry will help).
+//! The child limits its own address space, probes the untrusted file (so a demuxer that crashes
+//! or hangs on it does so there, under the memory limit and the watchdog), reports its duration
+//! in a `probed {seconds}` line, then `progress N` lines, and ends with one `done {json}` line;
+//! exit code 3 means the input was refused (no retry will help).
 
 use std::{path::Path, process::Stdio, time::Duration};
 
@@ -13,6 +15,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use crate::{config::Config, jobs::JobError};
 
 pub const REFUSED_EXIT: i32 = 3;
+/// How long the child may take to probe the file before it reports the video's length.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the child reports when it is done.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,8 +46,9 @@ pub fn run_child(input: &Path, output: &Path, options: &ladder::Options, memory_
         eprintln!("cannot limit memory: {e}");
         return 1;
     }
-    let result = std::fs::create_dir_all(output)
-        .map_err(kaleido_transcoder::Error::from)
+    let result = kaleido_transcoder::probe(input, &options.limits)
+        .map(|probe| println!("probed {}", probe.duration_seconds))
+        .and_then(|_| std::fs::create_dir_all(output).map_err(kaleido_transcoder::Error::from))
         .and_then(|_| {
             // One decode makes the ladder and the still.
             let options = ladder::Options {
@@ -109,16 +114,8 @@ pub async fn transcode(
             .map_err(|e| JobError::retry(format!("cannot find the kaleido binary: {e}")))?,
     };
     let options = options(config);
-    let probe = kaleido_transcoder::probe(input, &options.limits).map_err(|e| {
-        if e.is_retryable() {
-            JobError::retry(e.to_string())
-        } else {
-            JobError::permanent(e.to_string())
-        }
-    })?;
-    let timeout = Duration::from_secs_f64(
-        (probe.duration_seconds * f64::from(config.transcoding.timeout_factor)).max(600.0),
-    );
+    // Until the child says how long the video is, it has this long to probe it.
+    let mut timeout = PROBE_TIMEOUT;
     let mut child = tokio::process::Command::new(program)
         .arg("transcode")
         .arg("--input")
@@ -164,11 +161,21 @@ pub async fn transcode(
         let _ = (&mut stderr).take(64 * 1024).read_to_string(&mut text).await;
         text
     });
+    let started = tokio::time::Instant::now();
+    let timeout_factor = f64::from(config.transcoding.timeout_factor);
     let work = async {
         let mut lines = BufReader::new(stdout).lines();
         let mut done = None;
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(p) = line.strip_prefix("progress ") {
+        loop {
+            let line = match tokio::time::timeout_at(started + timeout, lines.next_line()).await {
+                Ok(Ok(Some(line))) => line,
+                Ok(_) => break,
+                Err(_) => return None,
+            };
+            if let Some(seconds) = line.strip_prefix("probed ") {
+                let seconds = seconds.trim().parse::<f64>().unwrap_or(0.0);
+                timeout = Duration::from_secs_f64((seconds * timeout_factor).clamp(0.0, 86_400.0).max(600.0));
+            } else if let Some(p) = line.strip_prefix("progress ") {
                 if let Ok(p) = p.trim().parse::<u8>() {
                     progress(p).await;
                 }
@@ -176,13 +183,16 @@ pub async fn transcode(
                 done = Some(json.to_owned());
             }
         }
-        let status = child.wait().await;
-        (done, status)
+        let status = tokio::time::timeout_at(started + timeout, child.wait())
+            .await
+            .ok()?;
+        Some((done, status))
     };
-    let (done, status) = tokio::time::timeout(timeout, work).await.map_err(|_| {
+    let (done, status) = work.await.ok_or_else(|| {
         JobError::permanent(format!(
-            "transcoding took longer than {} s and was stopped",
-            timeout.as_secs()
+            "transcoding took longer than its time ({} s for probing, then the video's length \
+             times transcoding.timeout_factor, at least 600 s) and was stopped",
+            PROBE_TIMEOUT.as_secs()
         ))
     })?;
     let status = status.map_err(|e| JobError::retry(format!("transcoder lost: {e}")))?;
