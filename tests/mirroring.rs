@@ -179,6 +179,24 @@ async fn announced_to(b: &Instance, a: &Instance, copy_id: &str) {
     .await;
 }
 
+/// Posts `activity` to `to`'s shared inbox, signed by `from`'s instance actor, as its server would.
+async fn send_as_instance(from: &Instance, to: &Instance, activity: &Value) {
+    let state = &from.running.state;
+    let signer = kaleido::federation::resolve::instance_signer(state)
+        .await
+        .expect("signer");
+    let delivered = state
+        .http
+        .post_signed(
+            &format!("{}/inbox", to.url),
+            serde_json::to_vec(activity).expect("json"),
+            &signer,
+        )
+        .await
+        .expect("delivered");
+    assert!(delivered.status.is_success(), "{}", delivered.status);
+}
+
 /// A's admin follows B's instance actor, and B accepts: A now lists B's copies.
 async fn trust(a: &Instance, b: &Instance) {
     if kaleido::db::accounts::by_username(a.db(), "a_admin")
@@ -483,6 +501,9 @@ async fn over_its_quota_a_mirror_drops_the_oldest_copy_and_says_so() {
 async fn a_third_instances_viewer_keeps_playing_when_the_origin_dies_in_chromium() {
     let (a, b, alice, b_admin) = mirror_pair("followings").await;
     let c = instance_with(Backend::SqliteLocal, |_| {}).await;
+    // C's admin trusts B as a mirror (mirroring.accept_from = "followings"): only then do C's
+    // viewers get B's copy from the mirror tags A's video lists.
+    trust(&c, &b).await;
     let carol = c.user("carol").await;
     // Carol on C follows alice on A, as anyone would.
     let (_, found) = get(
@@ -934,20 +955,7 @@ async fn an_origin_accepts_a_cachefile_exactly_as_peertube_sends_it() {
     create["object"]["to"] = json!([owner]);
     create["object"]["expires"] = json!("2099-01-01T00:00:00.000Z");
     create["object"]["url"]["href"] = json!(folder);
-    let state = &b.running.state;
-    let signer = kaleido::federation::resolve::instance_signer(state)
-        .await
-        .expect("signer");
-    let delivered = state
-        .http
-        .post_signed(
-            &format!("{}/inbox", a.url),
-            serde_json::to_vec(&create).expect("json"),
-            &signer,
-        )
-        .await
-        .expect("delivered");
-    assert!(delivered.status.is_success(), "{}", delivered.status);
+    send_as_instance(&b, &a, &create).await;
     common::eventually(20, "A to check and list the PeerTube-shaped copy", || async {
         (listed_copies(&a, &alice, &media_id).await == json!([b.url])).then_some(())
     })
@@ -1008,20 +1016,7 @@ async fn only_trusted_mirrors_are_listed_and_each_renewal_is_sampled() {
         })
     };
     for from in [&c, &b] {
-        let state = &from.running.state;
-        let signer = kaleido::federation::resolve::instance_signer(state)
-            .await
-            .expect("signer");
-        let delivered = state
-            .http
-            .post_signed(
-                &format!("{}/inbox", a.url),
-                serde_json::to_vec(&accept(from)).expect("json"),
-                &signer,
-            )
-            .await
-            .expect("delivered");
-        assert!(delivered.status.is_success(), "{}", delivered.status);
+        send_as_instance(from, &a, &accept(from)).await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         common::eventually(20, "A to process the Accept", || async {
             inbox_done().await.then_some(())
@@ -1120,20 +1115,7 @@ async fn only_trusted_mirrors_are_listed_and_each_renewal_is_sampled() {
         "to": cache_file["to"],
         "object": cache_file,
     });
-    let state = &b.running.state;
-    let signer = kaleido::federation::resolve::instance_signer(state)
-        .await
-        .expect("signer");
-    let delivered = state
-        .http
-        .post_signed(
-            &format!("{}/inbox", a.url),
-            serde_json::to_vec(&renewal).expect("json"),
-            &signer,
-        )
-        .await
-        .expect("delivered");
-    assert!(delivered.status.is_success(), "{}", delivered.status);
+    send_as_instance(&b, &a, &renewal).await;
     common::eventually(30, "A to drop B's copy after a failed sample", || async {
         (listed_copies(&a, &alice, &media_id).await == json!([])).then_some(())
     })

@@ -144,8 +144,16 @@ impl ObjectStore for LocalStore {
         tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
             let mut stack = vec![root.clone()];
+            // Objects may be deleted while we walk (a purge job, another process): a folder or
+            // file that vanished is simply not listed, rather than failing the whole listing.
+            let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
             while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir)? {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) if gone(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                for entry in entries {
                     let entry = entry?;
                     let path = entry.path();
                     let Ok(relative) = path.strip_prefix(&root) else {
@@ -157,7 +165,11 @@ impl ObjectStore for LocalStore {
                     if relative.starts_with('.') {
                         continue;
                     }
-                    let file_type = entry.file_type()?;
+                    let file_type = match entry.file_type() {
+                        Ok(file_type) => file_type,
+                        Err(e) if gone(&e) => continue,
+                        Err(e) => return Err(e.into()),
+                    };
                     if file_type.is_dir() {
                         // Only descend where the prefix can still match.
                         let dir_prefix = format!("{relative}/");
@@ -168,7 +180,11 @@ impl ObjectStore for LocalStore {
                         && relative.starts_with(&prefix)
                         && let Ok(key) = Key::parse(relative)
                     {
-                        found.push(meta_of(key, &entry.metadata()?));
+                        match entry.metadata() {
+                            Ok(metadata) => found.push(meta_of(key, &metadata)),
+                            Err(e) if gone(&e) => {}
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 }
             }
