@@ -262,8 +262,12 @@ both_backends!(uploads_can_be_refused_and_terminated, |backend| async move {
         .expect("patch");
     assert_eq!(done.status(), 415);
     assert!(app.running.state.store.list("").await.expect("list").is_empty());
-    let tus_dir = app.tmp_path().join("tus");
-    let left = std::fs::read_dir(&tus_dir).map(|d| d.count()).unwrap_or(0);
+    // The chunks' spools are `tus-*` files in the temp folder.
+    let left = std::fs::read_dir(app.tmp_path())
+        .expect("the temp folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tus-"))
+        .count();
     assert_eq!(
         left, 0,
         "neither the terminated nor the refused upload left bytes behind"

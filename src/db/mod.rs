@@ -85,6 +85,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "mirror strategies",
         include_str!("../../migrations/sqlite/0008_mirror_strategies.sql"),
     ),
+    (
+        9,
+        "inbox pruning",
+        include_str!("../../migrations/sqlite/0009_inbox_pruning.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -126,6 +131,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "mirror strategies",
         include_str!("../../migrations/postgres/0008_mirror_strategies.sql"),
+    ),
+    (
+        9,
+        "inbox pruning",
+        include_str!("../../migrations/postgres/0009_inbox_pruning.sql"),
     ),
 ];
 
