@@ -4,10 +4,9 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Db, jobs, now_ms};
 use crate::{
-    domain::{
-        media::Media,
-        status::{Status, Visibility},
-    },
+    db::media as media_rows,
+    domain::media::Media,
+    domain::status::{Status, Visibility},
     error::{Error, Result},
 };
 
@@ -444,7 +443,7 @@ pub async fn media_of(db: &Db, status_ids: &[&str]) -> Result<HashMap<String, Ve
         return Ok(out);
     }
     let marks: Vec<String> = (1..=status_ids.len()).map(|i| format!("${i}")).collect();
-    let columns: Vec<String> = super::media::COLUMNS
+    let columns: Vec<String> = media_rows::COLUMNS
         .split(", ")
         .map(|c| format!("m.{c}"))
         .collect();
@@ -462,7 +461,7 @@ pub async fn media_of(db: &Db, status_ids: &[&str]) -> Result<HashMap<String, Ve
         let status_id: String = row.try_get("status_id")?;
         out.entry(status_id)
             .or_default()
-            .push(super::media::from_row(&row)?);
+            .push(media_rows::from_row(&row)?);
     }
     Ok(out)
 }
