@@ -7,11 +7,11 @@ export CARGO_TERM_COLOR ?= never
 
 # Build: libturbojpeg, FFmpeg's libraries (bindgen needs clang). Tests: the ffmpeg CLI makes
 # clips, ImageMagick and ExifTool make and read photos, Chromium runs the browser tests.
-# Benchmarks: libvips' vipsthumbnail.
+# Benchmarks: libvips' vipsthumbnail. Mail tests: aiosmtpd, a real SMTP server.
 APT_PACKAGES := curl pkg-config build-essential ca-certificates libturbojpeg0-dev \
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
   clang libclang-dev ffmpeg \
-  imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium
+  imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium python3-aiosmtpd
 BIN := $(CARGO_TARGET_DIR)/release/kaleido
 
 .PHONY: help deps services build run test test-only test-captured lint fmt bench docker docker-test clean-data

@@ -246,10 +246,14 @@ fn remote(port: u16, name: &str, shared: bool, public_key_pem: &str) -> NewRemot
             followers_url: None,
             profile_url: None,
             avatar_url: None,
+            header_url: None,
             key_id: format!("{uri}#main-key"),
             actor_type: "Person".into(),
             uri,
         },
+        fields: Vec::new(),
+        discoverable: false,
+        indexable: false,
     }
 }
 

@@ -26,6 +26,10 @@ use crate::{
 /// request: the instance actor's keys (so no request waits for RSA key generation) and the
 /// instance follows `mirroring.follow` asks for.
 pub async fn connect(config: Config) -> Result<AppState> {
+    // A mail set-up that cannot work (an unparsable sender, say) stops startup with the reason.
+    if let Some(email) = &config.email {
+        crate::net::mail::Mailer::new(email)?;
+    }
     let state = AppState::connect(config).await?;
     // A process killed mid-upload or mid-transcode (kill -9, OOM) left its temp files; nothing
     // else would ever remove them. A folder that cannot be swept is no reason not to serve.
@@ -58,6 +62,23 @@ pub fn registry(state: &AppState) -> Registry {
     );
     registry.register(outbox::DELIVER, Arc::new(outbox::Deliver::new(state.clone())));
     registry.register(inbox::PROCESS, Arc::new(inbox::Process { state: state.clone() }));
+    if let Some(email) = &state.config.email {
+        match crate::net::mail::Mailer::new(email) {
+            Ok(mailer) => registry.register(
+                crate::accounts::mail::SEND_MAIL,
+                Arc::new(crate::accounts::mail::SendMail {
+                    mailer: Arc::new(mailer),
+                }),
+            ),
+            // `connect` refused to start with such a set-up; this is only reached by callers
+            // that built the state another way.
+            Err(e) => tracing::error!(error = %e, "mail is configured but cannot be sent"),
+        }
+    }
+    registry.register(
+        crate::profiles::VERIFY_LINKS,
+        Arc::new(crate::profiles::VerifyLinks { state: state.clone() }),
+    );
     registry.register(
         mirror::peers::FOLLOW_PEER,
         Arc::new(mirror::peers::FollowPeer { state: state.clone() }),

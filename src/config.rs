@@ -60,6 +60,9 @@ pub struct Config {
     pub mirroring: MirroringConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub registrations: RegistrationsConfig,
+    /// Off unless set: no address is asked for, confirmed or mailed to.
+    pub email: Option<EmailConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -299,6 +302,99 @@ pub struct LimitsConfig {
     pub max_album_size: usize,
     /// JSON and form bodies of the API; uploads have their own limit.
     pub max_request_body_bytes: usize,
+    /// What an account may keep stored, originals counted; 0: no limit. Admins may set
+    /// another figure per account.
+    pub storage_quota_bytes: u64,
+    /// What an account may upload in 24 hours; 0: no limit.
+    pub daily_upload_quota_bytes: u64,
+    /// Avatar and header files before they are scaled.
+    pub max_avatar_bytes: u64,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Only admins, from the command line.
+    Closed,
+    /// Anyone may ask; an admin approves each sign-up (an invite skips the queue).
+    Approval,
+    /// Only with an invite link.
+    Invite,
+    Open,
+}
+
+impl RegistrationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationMode::Closed => "closed",
+            RegistrationMode::Approval => "approval",
+            RegistrationMode::Invite => "invite",
+            RegistrationMode::Open => "open",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationsConfig {
+    pub mode: RegistrationMode,
+    /// Whether users (not only admins) may make invite links.
+    pub users_can_invite: bool,
+    /// In approval mode, whether a sign-up must say why it wants to join.
+    pub require_reason: bool,
+    /// Names nobody may sign up with, besides the built-in ones (admin, root, support, …).
+    pub reserved_usernames: Vec<String>,
+    /// The instance's rules, shown on the sign-up page and agreed to.
+    pub rules: Vec<String>,
+    /// Sign-ups one address may make per hour.
+    pub max_per_address_per_hour: u32,
+}
+
+impl Default for RegistrationsConfig {
+    fn default() -> Self {
+        RegistrationsConfig {
+            mode: RegistrationMode::Closed,
+            users_can_invite: false,
+            require_reason: false,
+            reserved_usernames: Vec::new(),
+            rules: Vec::new(),
+            max_per_address_per_hour: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP: only for a relay on this machine or a test server.
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub smtp_host: String,
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    #[serde(default = "default_smtp_security")]
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: Secret,
+    /// The sender, such as `Kaleido <noreply@example.org>`.
+    pub from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_security() -> SmtpSecurity {
+    SmtpSecurity::StartTls
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -420,6 +516,9 @@ impl Default for LimitsConfig {
             max_video_seconds: 4 * 60 * 60,
             max_album_size: 10,
             max_request_body_bytes: 256 * 1024,
+            storage_quota_bytes: 20 * 1024 * 1024 * 1024,
+            daily_upload_quota_bytes: 10 * 1024 * 1024 * 1024,
+            max_avatar_bytes: 8 * 1024 * 1024,
         }
     }
 }

@@ -12,6 +12,8 @@ pub enum Kind {
     Unauthorized,
     Forbidden,
     NotFound,
+    /// Was here, is not any more (a suspended or deleted account and what it posted).
+    Gone,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Unauthorized => StatusCode::UNAUTHORIZED,
             Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Gone => StatusCode::GONE,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -2,6 +2,7 @@
 //! one direction their imports run in; `app` builds a running instance from a [`config::Config`].
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod db;
@@ -15,6 +16,7 @@ pub mod maintenance;
 pub mod media;
 pub mod mirror;
 pub mod net;
+pub mod profiles;
 pub mod social;
 pub mod state;
 pub mod statuses;

@@ -120,6 +120,13 @@ pub async fn fetch(
     let author = db::accounts::by_id(&state.db, &status.account_id)
         .await?
         .ok_or_else(|| Error::not_found("status"))?;
+    if author.standing.gone() && viewer.is_none_or(|v| !v.is_admin) {
+        return Err(Error::new(
+            crate::error::Kind::Gone,
+            "account_gone",
+            "the author of this post is suspended",
+        ));
+    }
     let mut media = db::statuses::media_of(&state.db, &[status.id.as_str()]).await?;
     let media = media.remove(&status.id).unwrap_or_default();
     Ok((status, author, media))

@@ -175,3 +175,101 @@ async fn upload_and_watch_a_video_with_hls_js() {
     );
     app.stop().await;
 }
+
+async fn sign_up_in_chromium(url: String, username: &str, pending: bool) -> Value {
+    let dir = tempfile::tempdir().expect("dir");
+    let avatar = dir.path().join("me.jpg");
+    std::fs::write(&avatar, common::jpeg(900, 600)).expect("write");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        url.into(),
+        username.into(),
+        "night trains run late".into(),
+        avatar.into(),
+    ];
+    if pending {
+        args.push("pending".into());
+    }
+    let report = common::node("signup.mjs", args).await;
+    assert!(
+        report["problems"].as_array().expect("list").is_empty(),
+        "page errors: {report}"
+    );
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_set_up_a_profile_and_leave_in_chromium() {
+    let app = common::start_with(common::Backend::SqliteLocal, |c| {
+        c.registrations.mode = kaleido::config::RegistrationMode::Open;
+        c.registrations.rules = vec!["No photos of people without their consent".into()];
+    })
+    .await;
+    let report = sign_up_in_chromium(format!("{}/signup", app.url), "nightrail", false).await;
+    assert_eq!(
+        report["rules"],
+        serde_json::json!(["No photos of people without their consent"])
+    );
+    assert!(
+        report["saved"].as_str().is_some_and(|s| s.starts_with("Saved")),
+        "{report}"
+    );
+    assert_eq!(report["name"], "Trains at Night");
+    assert_eq!(report["note"], "Night trains, mostly. #railways");
+    assert!(
+        report["tagLink"]
+            .as_str()
+            .is_some_and(|h| h.ends_with("/tags/railways")),
+        "{report}"
+    );
+    assert_eq!(report["field"], "Pentax 67");
+    // The uploaded 900×600 photo, cropped square: the largest centred square is 600×600.
+    assert_eq!(report["avatarSize"]["width"], 400);
+    assert_eq!(report["avatarSize"]["height"], 400);
+    assert_eq!(report["deleted"], "Your account is deleted");
+    assert_eq!(report["gone"], 410);
+    let account = kaleido::db::accounts::by_username(app.db(), "nightrail")
+        .await
+        .expect("db")
+        .expect("the row stays, so the name stays taken");
+    assert!(account.standing.deleted_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_by_invite_and_for_approval_in_chromium() {
+    let app = common::start_with(common::Backend::SqliteLocal, |c| {
+        c.registrations.mode = kaleido::config::RegistrationMode::Invite;
+    })
+    .await;
+    let admin = kaleido::accounts::create(app.db(), "boss", "correct horse battery", true)
+        .await
+        .expect("admin");
+    let invite = kaleido::accounts::signup::make_invite(&app.running.state, &admin, Some(1), None)
+        .await
+        .expect("invite");
+    // Invite mode: without the link the page says so; with it, straight in.
+    let closed = app
+        .http
+        .get(format!("{}/signup", app.url))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(closed.status(), 403);
+    let report = sign_up_in_chromium(format!("{}/invite/{}", app.url, invite.code), "invited", false).await;
+    assert_eq!(report["name"], "Trains at Night");
+
+    let app = common::start_with(common::Backend::SqliteLocal, |c| {
+        c.registrations.mode = kaleido::config::RegistrationMode::Approval;
+    })
+    .await;
+    let report = sign_up_in_chromium(format!("{}/signup", app.url), "hopeful", true).await;
+    assert_eq!(report["title"], "Thanks for signing up");
+    let waiting = kaleido::db::accounts::by_username(app.db(), "hopeful")
+        .await
+        .expect("db")
+        .expect("queued");
+    assert!(!waiting.standing.approved);
+    let details = kaleido::db::accounts::sign_up_details(app.db(), &waiting.id)
+        .await
+        .expect("db");
+    assert_eq!(details.reason.as_deref(), Some("I take pictures of trains"));
+}

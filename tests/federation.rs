@@ -30,17 +30,7 @@ async fn api(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app
-        .http
-        .request(method, format!("{}{path}", app.url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    app.api(token, method, path, body).await
 }
 
 async fn get(app: &Instance, token: &str, path: &str) -> (u16, Value) {

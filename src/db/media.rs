@@ -184,3 +184,27 @@ pub async fn remove(db: &Db, id: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Marks every media of an account for removal and queues their purges (a deleted account).
+pub async fn purge_all_of(
+    db: &Db,
+    account_id: &str,
+    purge: &dyn Fn(&str) -> Result<jobs::NewJob>,
+) -> Result<usize> {
+    let mut tx = db.begin().await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM media WHERE account_id = $1 AND deleted_at IS NULL")
+            .bind(account_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for id in &ids {
+        sqlx::query("UPDATE media SET deleted_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        jobs::enqueue(&mut *tx, &purge(id)?).await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len())
+}

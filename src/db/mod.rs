@@ -5,7 +5,10 @@
 //! difference is named by [`Backend`] and kept next to the query.
 
 pub mod accounts;
+pub mod audit;
+pub mod email;
 pub mod federation;
+pub mod invites;
 pub mod jobs;
 pub mod maintenance;
 pub mod media;
@@ -16,6 +19,7 @@ pub mod settings;
 pub mod statuses;
 pub mod tokens;
 pub mod tus;
+pub mod two_factor;
 
 use std::{str::FromStr, time::Duration};
 
@@ -90,6 +94,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "inbox pruning",
         include_str!("../../migrations/sqlite/0009_inbox_pruning.sql"),
     ),
+    (
+        10,
+        "accounts",
+        include_str!("../../migrations/sqlite/0010_accounts.sql"),
+    ),
+    (
+        11,
+        "two-factor authentication",
+        include_str!("../../migrations/sqlite/0011_two_factor.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -136,6 +150,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "inbox pruning",
         include_str!("../../migrations/postgres/0009_inbox_pruning.sql"),
+    ),
+    (
+        10,
+        "accounts",
+        include_str!("../../migrations/postgres/0010_accounts.sql"),
+    ),
+    (
+        11,
+        "two-factor authentication",
+        include_str!("../../migrations/postgres/0011_two_factor.sql"),
     ),
 ];
 

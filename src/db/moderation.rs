@@ -152,3 +152,53 @@ pub async fn set_locked(db: &Db, account_id: &str, locked: bool) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// One report, with whether it was resolved.
+pub async fn report(db: &Db, id: &str) -> Result<Option<(Report, Option<i64>, Option<String>)>> {
+    let row = sqlx::query("SELECT * FROM reports WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let ids: String = r.try_get("status_ids")?;
+    Ok(Some((
+        Report {
+            id: r.try_get("id")?,
+            account_id: r.try_get("account_id")?,
+            target_id: r.try_get("target_id")?,
+            status_ids: serde_json::from_str(&ids).unwrap_or_default(),
+            comment: r.try_get("comment")?,
+            forwarded: r.try_get::<i64, _>("forwarded")? != 0,
+            created_at: r.try_get("created_at")?,
+        },
+        r.try_get("action_taken_at")?,
+        r.try_get("resolution")?,
+    )))
+}
+
+/// Marks a report resolved by `moderator` with what was done; false when it already was.
+pub async fn resolve_report(db: &Db, id: &str, moderator: &str, resolution: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE reports SET action_taken_at = $1, action_taken_by = $2, resolution = $3
+         WHERE id = $4 AND action_taken_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(moderator)
+    .bind(resolution)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ids of reports not resolved yet.
+pub async fn open_report_ids(db: &Db) -> Result<Vec<String>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM reports WHERE action_taken_at IS NULL ORDER BY created_at DESC LIMIT 200",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(ids)
+}

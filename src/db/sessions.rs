@@ -53,3 +53,74 @@ pub async fn delete(db: &Db, token_sha256: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Ends every session of an account but the one whose digest is `keep`.
+pub async fn delete_all(db: &Db, account_id: &str, keep: Option<&str>) -> Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND ($2 IS NULL OR token_sha256 <> $2)")
+            .bind(account_id)
+            .bind(keep)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// A session as its owner sees it listed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    /// A short public handle (the first characters of the digest), to end it by.
+    pub handle: String,
+    pub user_agent: String,
+    pub address: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub async fn of_account(db: &Db, account_id: &str) -> Result<Vec<(String, SessionInfo)>> {
+    let rows = sqlx::query(
+        "SELECT token_sha256, user_agent, address, created_at, expires_at FROM sessions
+         WHERE account_id = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 200",
+    )
+    .bind(account_id)
+    .bind(now_ms())
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let digest: String = row.try_get("token_sha256")?;
+            Ok((
+                digest.clone(),
+                SessionInfo {
+                    handle: digest.chars().take(16).collect(),
+                    user_agent: row.try_get("user_agent")?,
+                    address: row.try_get("address")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Ends the session of `account_id` whose digest starts with `handle`.
+pub async fn delete_by_handle(db: &Db, account_id: &str, handle: &str) -> Result<bool> {
+    if handle.len() < 16 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(false);
+    }
+    let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_sha256 LIKE $2")
+        .bind(account_id)
+        .bind(format!("{handle}%"))
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn set_origin(db: &Db, token_sha256: &str, user_agent: &str, address: &str) -> Result<()> {
+    sqlx::query("UPDATE sessions SET user_agent = $1, address = $2 WHERE token_sha256 = $3")
+        .bind(user_agent)
+        .bind(address)
+        .bind(token_sha256)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

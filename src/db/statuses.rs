@@ -364,7 +364,11 @@ pub enum Timeline<'a> {
 /// Newest first, whatever the paging direction.
 pub async fn timeline(db: &Db, timeline: Timeline<'_>, page: &Page) -> Result<Vec<Status>> {
     let mut binds: Vec<String> = Vec::new();
-    let mut conditions = vec!["s.published_at IS NOT NULL".to_owned()];
+    // Suspended authors are gone for everyone; silenced ones are left out of public timelines.
+    let mut conditions = vec![
+        "s.published_at IS NOT NULL".to_owned(),
+        "s.account_id NOT IN (SELECT id FROM accounts WHERE suspended_at IS NOT NULL OR deleted_at IS NOT NULL)".to_owned(),
+    ];
     let bind = |value: &str, binds: &mut Vec<String>| {
         binds.push(value.to_owned());
         format!("${}", binds.len())
@@ -376,6 +380,8 @@ pub async fn timeline(db: &Db, timeline: Timeline<'_>, page: &Page) -> Result<Ve
             viewer,
         } => {
             conditions.push("s.visibility = 'public' AND s.reblog_of_id IS NULL".into());
+            conditions
+                .push("s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL)".into());
             if let Some(viewer) = viewer {
                 let mark = bind(viewer, &mut binds);
                 conditions.push(format!(

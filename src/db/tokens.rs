@@ -41,3 +41,49 @@ pub async fn revoke(db: &Db, token_sha256: &str) -> Result<bool> {
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Revokes every live token of an account.
+pub async fn revoke_all(db: &Db, account_id: &str) -> Result<u64> {
+    let done =
+        sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(account_id)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// An account's live tokens, as its apps page lists them: (id, name, scope, created_at).
+pub async fn of_account(db: &Db, account_id: &str) -> Result<Vec<(String, String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, name, scope, created_at FROM access_tokens
+         WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200",
+    )
+    .bind(account_id)
+    .fetch_all(&db.pool)
+    .await?;
+    use sqlx::Row;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("name")?,
+                r.try_get("scope")?,
+                r.try_get("created_at")?,
+            ))
+        })
+        .collect()
+}
+
+/// Revokes one token of an account by its id.
+pub async fn revoke_by_id(db: &Db, account_id: &str, id: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .bind(account_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

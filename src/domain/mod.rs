@@ -3,4 +3,5 @@
 pub mod account;
 pub mod media;
 pub mod status;
+pub mod text;
 pub mod time;

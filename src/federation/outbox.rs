@@ -247,6 +247,46 @@ pub async fn deleted(
     Ok(())
 }
 
+/// Tells the servers of an account's followers that its profile changed: `Update{Person}`
+/// carrying the whole actor, as Mastodon sends it.
+pub async fn actor_updated(state: &AppState, account: &Account) -> Result<usize> {
+    let base = state.config.public_url();
+    let actor = actor_id(state, account);
+    let mut person = super::actors::person(base, account, &|key| state.file_url(key));
+    if let Some(o) = person.as_object_mut() {
+        o.remove("@context");
+    }
+    let stamp = account.profile.updated_at.unwrap_or_else(db::now_ms);
+    let mut activity = objects::activity(
+        "Update",
+        format!("{actor}#updates/{stamp}"),
+        &actor,
+        person,
+        vec![PUBLIC.into()],
+        vec![format!("{actor}/followers")],
+    );
+    activity["@context"] = super::actors::context();
+    let inboxes = db::federation::follower_inboxes(&state.db, &account.id).await?;
+    send(state, Some(account), &activity, inboxes).await
+}
+
+/// Tells every server that may know the account that it is gone: `Delete{Person}` to all
+/// known inboxes, so copies of its posts go everywhere, not only at its followers' servers.
+pub async fn actor_deleted(state: &AppState, account: &Account) -> Result<usize> {
+    let actor = actor_id(state, account);
+    let activity = objects::activity(
+        "Delete",
+        format!("{actor}#delete"),
+        &actor,
+        Value::String(actor.clone()),
+        vec![PUBLIC.into()],
+        vec![],
+    );
+    let mut inboxes = db::federation::follower_inboxes(&state.db, &account.id).await?;
+    inboxes.extend(db::accounts::known_inboxes(&state.db).await?);
+    send(state, Some(account), &activity, inboxes).await
+}
+
 /// Asks a remote account to be followed.
 pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> Result<()> {
     let Some(inbox) = target.remote.as_ref().map(|r| r.inbox_url.clone()) else {

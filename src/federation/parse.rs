@@ -8,7 +8,7 @@ use url::Url;
 use super::objects::PUBLIC;
 use crate::{
     domain::{
-        account::{NewRemoteAccount, RemoteActor},
+        account::{Field, NewRemoteAccount, RemoteActor},
         media::MediaKind,
         status::Visibility,
     },
@@ -100,6 +100,26 @@ pub fn actor(doc: &Value, fetched_from: &str) -> Result<NewRemoteAccount> {
     let icon = many(doc.get("icon").unwrap_or(&Value::Null))
         .into_iter()
         .find_map(|i| http_url(i.get("url").and_then(|u| id_of(u).or_else(|| str_of(u, "href")))));
+    let header = many(doc.get("image").unwrap_or(&Value::Null))
+        .into_iter()
+        .find_map(|i| http_url(i.get("url").and_then(|u| id_of(u).or_else(|| str_of(u, "href")))));
+    let fields = many(doc.get("attachment").unwrap_or(&Value::Null))
+        .into_iter()
+        .filter(|a| type_of(a) == "PropertyValue")
+        .filter_map(|a| {
+            let name: String = str_of(a, "name")?.chars().take(255).collect();
+            let value: String = html_to_text(str_of(a, "value").unwrap_or(""))
+                .chars()
+                .take(2000)
+                .collect();
+            Some(Field {
+                name,
+                value,
+                verified_at: None,
+            })
+        })
+        .take(16)
+        .collect();
     let profile_url = match doc.get("url") {
         Some(Value::String(s)) => http_url(Some(s)),
         Some(other) => many(other).into_iter().find_map(|l| http_url(str_of(l, "href"))),
@@ -130,8 +150,12 @@ pub fn actor(doc: &Value, fetched_from: &str) -> Result<NewRemoteAccount> {
             followers_url: http_url(str_of(doc, "followers")),
             profile_url,
             avatar_url: icon,
+            header_url: header,
             key_id: key_id.to_owned(),
         },
+        fields,
+        discoverable: doc.get("discoverable").and_then(Value::as_bool).unwrap_or(false),
+        indexable: doc.get("indexable").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 

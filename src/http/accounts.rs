@@ -2,31 +2,59 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     auth::{CurrentAccount, Viewer},
     entities,
+    throttle::Throttle,
 };
 use crate::{
+    accounts::{
+        self,
+        signup::{self, SignUp},
+    },
+    config::RegistrationMode,
     db::{
         self,
+        accounts::{Picture, ProfileEdit},
         statuses::{Page, Timeline},
     },
+    domain::account::{check_display_name, check_fields, check_note},
     error::{Error, Result},
+    profiles::{self, NewPicture},
     social,
     state::AppState,
     statuses,
 };
 
 pub async fn verify_credentials(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(entities::account_with_counts(&state, &current.0).await?))
+    Ok(HttpResponse::Ok().json(own_account(&state, &current.0).await?))
 }
 
-pub async fn show(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
-    let account = db::accounts::by_id(&state.db, &id)
+/// An account others may see: not one waiting for approval, and a suspended or deleted one
+/// answers 410 to everyone but admins.
+pub async fn visible_account(
+    state: &AppState,
+    id: &str,
+    viewer: Option<&crate::domain::account::Account>,
+) -> Result<crate::domain::account::Account> {
+    let account = db::accounts::by_id(&state.db, id)
         .await?
+        .filter(|a| a.standing.approved || viewer.is_some_and(|v| v.is_admin))
         .ok_or_else(|| Error::not_found("account"))?;
+    if account.standing.gone() && viewer.is_none_or(|v| !v.is_admin) {
+        return Err(Error::new(
+            crate::error::Kind::Gone,
+            "account_gone",
+            "this account is suspended or deleted",
+        ));
+    }
+    Ok(account)
+}
+
+pub async fn show(state: web::Data<AppState>, viewer: Viewer, id: web::Path<String>) -> Result<HttpResponse> {
+    let account = visible_account(&state, &id, viewer.account.as_ref()).await?;
     Ok(HttpResponse::Ok().json(entities::account_with_counts(&state, &account).await?))
 }
 
@@ -61,6 +89,7 @@ pub async fn statuses(
     id: web::Path<String>,
     query: web::Query<AccountStatusesQuery>,
 ) -> Result<HttpResponse> {
+    visible_account(&state, &id, viewer.account.as_ref()).await?;
     let page = Page {
         max_id: query.max_id.clone(),
         limit: query.limit.unwrap_or(20),
@@ -117,7 +146,7 @@ pub async fn relationships(
 #[derive(Deserialize)]
 pub struct SearchQuery {
     q: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
     resolve: bool,
 }
 
@@ -159,22 +188,214 @@ pub async fn answer_request(
     Ok(HttpResponse::Ok().json(social::answer_request(&state, &current.0, &id, accept).await?))
 }
 
-#[derive(Deserialize)]
-pub struct CredentialsUpdate {
-    locked: Option<bool>,
+#[derive(Deserialize, Default)]
+pub struct SourceUpdate {
+    privacy: Option<String>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    sensitive: Option<bool>,
+    language: Option<String>,
 }
 
-/// `PATCH /api/v1/accounts/update_credentials`: for now, whether follows need approval.
+/// Everything Mastodon's `update_credentials` takes; unknown keys are left alone, as there.
+#[derive(Deserialize, Default)]
+pub struct CredentialsUpdate {
+    display_name: Option<String>,
+    note: Option<String>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    locked: Option<bool>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    bot: Option<bool>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    discoverable: Option<bool>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    indexable: Option<bool>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    hide_collections: Option<bool>,
+    /// A list of `{name, value}`, or (from forms) an object keyed by position.
+    fields_attributes: Option<Value>,
+    source: Option<SourceUpdate>,
+}
+
+const PRIVACIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
+
+fn field_pairs(raw: &Value) -> Result<Vec<(String, String)>> {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let items: Vec<&Value> = match raw {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(map) => {
+            let mut keyed: Vec<(usize, &Value)> = map
+                .iter()
+                .map(|(k, v)| {
+                    k.parse::<usize>()
+                        .map(|n| (n, v))
+                        .map_err(|_| Error::unprocessable("fields_attributes are keyed 0, 1, 2, 3"))
+                })
+                .collect::<Result<_>>()?;
+            keyed.sort_by_key(|(n, _)| *n);
+            keyed.into_iter().map(|(_, v)| v).collect()
+        }
+        _ => {
+            return Err(Error::unprocessable(
+                "fields_attributes must be a list of {name, value}",
+            ));
+        }
+    };
+    Ok(items
+        .into_iter()
+        .map(|f| (text(f.get("name")), text(f.get("value"))))
+        .collect())
+}
+
+/// Checks an update against the profile rules and makes it the edit `profiles` applies.
+pub fn profile_edit(update: CredentialsUpdate) -> Result<ProfileEdit> {
+    let source = update.source.unwrap_or_default();
+    if let Some(privacy) = &source.privacy
+        && !PRIVACIES.contains(&privacy.as_str())
+    {
+        return Err(Error::unprocessable(
+            "source[privacy] is public, unlisted, private or direct",
+        ));
+    }
+    if let Some(language) = &source.language
+        && (language.len() > 8 || !language.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+    {
+        return Err(Error::unprocessable(
+            "source[language] is a language code such as en",
+        ));
+    }
+    Ok(ProfileEdit {
+        display_name: update
+            .display_name
+            .as_deref()
+            .map(check_display_name)
+            .transpose()?,
+        note: update.note.as_deref().map(check_note).transpose()?,
+        fields: update
+            .fields_attributes
+            .as_ref()
+            .map(|raw| field_pairs(raw).and_then(check_fields))
+            .transpose()?,
+        locked: update.locked,
+        bot: update.bot,
+        discoverable: update.discoverable,
+        indexable: update.indexable,
+        hide_collections: update.hide_collections,
+        default_privacy: source.privacy,
+        default_sensitive: source.sensitive,
+        default_language: source.language,
+    })
+}
+
+/// The pictures of a multipart edit: `avatar` and `header`; any other file is refused.
+pub fn pictures(files: Vec<super::body::Upload>) -> Result<Vec<NewPicture>> {
+    files
+        .into_iter()
+        .map(|f| {
+            let which = match f.field.as_str() {
+                "avatar" => Picture::Avatar,
+                "header" => Picture::Header,
+                other => {
+                    return Err(Error::unprocessable(format!(
+                        "the file field {other:?} is not taken here; send avatar or header"
+                    )));
+                }
+            };
+            Ok(NewPicture {
+                which,
+                bytes: f.bytes,
+            })
+        })
+        .collect()
+}
+
+/// The account as it sees itself: with its counts and `source`.
+pub async fn own_account(state: &AppState, account: &crate::domain::account::Account) -> Result<Value> {
+    let mut value = entities::account_with_counts(state, account).await?;
+    let requests = social::follow_requests(state, account).await?.len() as i64;
+    value["source"] = entities::source(account, requests);
+    Ok(value)
+}
+
+/// `PATCH /api/v1/accounts/update_credentials`: JSON, a form, or multipart with pictures.
 pub async fn update_credentials(
     state: web::Data<AppState>,
     current: CurrentAccount,
     req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let limits = &state.config.limits;
+    let body = super::body::read_with_files(
+        &req,
+        payload,
+        limits.max_request_body_bytes,
+        limits.max_avatar_bytes as usize,
+    )
+    .await?;
+    let edit = profile_edit(super::body::into(body.value)?)?;
+    let pictures = pictures(body.files)?;
+    let account = profiles::edit(&state, &current.0, edit, pictures).await?;
+    Ok(HttpResponse::Ok().json(own_account(&state, &account).await?))
+}
+
+/// `DELETE /api/v1/profile/avatar` and `/header`.
+pub async fn remove_picture(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let which = if req.path().ends_with("/header") {
+        Picture::Header
+    } else {
+        Picture::Avatar
+    };
+    let account = profiles::remove_picture(&state, &current.0, which).await?;
+    Ok(HttpResponse::Ok().json(own_account(&state, &account).await?))
+}
+
+#[derive(Deserialize)]
+pub struct SignUpRequest {
+    username: String,
+    password: String,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
+    agreement: bool,
+    locale: Option<String>,
+    reason: Option<String>,
+    invite_code: Option<String>,
+}
+
+/// `POST /api/v1/accounts`: signs up and answers with a token, as Mastodon does. A sign-up that
+/// waits for approval gets one too; it works once an admin lets the account in.
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    throttle: web::Data<Throttle>,
+    req: HttpRequest,
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
-    let update: CredentialsUpdate = super::body::parse(&req, &bytes)?;
-    let account = match update.locked {
-        Some(locked) => social::set_locked(&state, &current.0, locked).await?,
-        None => current.0,
-    };
-    Ok(HttpResponse::Ok().json(entities::account_with_counts(&state, &account).await?))
+    let request: SignUpRequest = super::body::parse(&req, &bytes)?;
+    let address = super::beacons::viewer_address(&req);
+    if state.config.registrations.mode != RegistrationMode::Closed {
+        throttle.sign_up(address, state.config.registrations.max_per_address_per_hour)?;
+    }
+    let registered = signup::sign_up(
+        &state,
+        SignUp {
+            username: request.username,
+            password: request.password,
+            email: request.email,
+            agreement: request.agreement,
+            locale: request.locale,
+            reason: request.reason,
+            invite: request.invite_code,
+            address: address.map(|a| a.to_string()),
+        },
+    )
+    .await?;
+    let token = accounts::issue_token(&state.db, &registered.account).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "access_token": token.token,
+        "token_type": "Bearer",
+        "scope": token.scope,
+        "created_at": token.created_at / 1000,
+    })))
 }

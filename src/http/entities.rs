@@ -9,10 +9,27 @@ use crate::{
         account::Account,
         media::{Media, MediaKind, MediaState},
         status::{Status, to_html},
+        text::{Links, field_html},
         time::rfc3339,
     },
     state::AppState,
 };
+
+/// An account's avatar and header URLs: its own pictures, or the instance's stand-ins.
+pub fn pictures(state: &AppState, account: &Account) -> (String, String) {
+    let base = state.config.public_url();
+    let (avatar, header) = match &account.remote {
+        Some(r) => (r.avatar_url.clone(), r.header_url.clone()),
+        None => (
+            account.profile.avatar_key.as_deref().map(|k| state.file_url(k)),
+            account.profile.header_key.as_deref().map(|k| state.file_url(k)),
+        ),
+    };
+    (
+        avatar.unwrap_or_else(|| format!("{base}/static/avatar.png")),
+        header.unwrap_or_else(|| format!("{base}/static/header.png")),
+    )
+}
 
 pub fn account(state: &AppState, account: &Account) -> Value {
     let base = state.config.public_url();
@@ -20,24 +37,67 @@ pub fn account(state: &AppState, account: &Account) -> Value {
         Some(r) => r.profile_url.clone().unwrap_or_else(|| r.uri.clone()),
         None => format!("{base}/@{}", account.username),
     };
-    json!({
+    let text = Links { base, rel_me: false };
+    let field_links = Links { base, rel_me: true };
+    let (avatar, header) = pictures(state, account);
+    let kind = account.remote.as_ref().map(|r| r.actor_type.as_str());
+    let mut value = json!({
         "id": account.id,
         "username": account.username,
         "acct": account.acct(),
         "display_name": account.display_name,
         "locked": account.locked,
-        "bot": account.remote.as_ref().is_some_and(|r| r.actor_type == "Service" || r.actor_type == "Application"),
-        "group": account.remote.as_ref().is_some_and(|r| r.actor_type == "Group"),
+        "bot": account.profile.bot || matches!(kind, Some("Service" | "Application")),
+        "group": kind == Some("Group"),
+        "discoverable": account.profile.discoverable,
+        "indexable": account.profile.indexable,
+        "hide_collections": account.profile.hide_collections,
+        "noindex": !account.profile.indexable,
         "created_at": rfc3339(account.created_at),
-        "note": crate::domain::status::to_html(&account.note),
+        "note": crate::domain::text::to_html(&account.note, &text),
         "url": url,
         "uri": account.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_else(|| crate::domain::account::person_id(base, &account.username)),
-        "avatar": account.remote.as_ref().and_then(|r| r.avatar_url.clone()),
-        "header": Value::Null,
+        // Still pictures: animated uploads are flattened to their first frame.
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "fields": account.profile.fields.iter().map(|f| json!({
+            "name": f.name,
+            "value": field_html(&f.value, &field_links),
+            "verified_at": f.verified_at.map(rfc3339),
+        })).collect::<Vec<_>>(),
+        "emojis": [],
+        "roles": [],
+        "last_status_at": Value::Null,
         "followers_count": 0,
         "following_count": 0,
         "statuses_count": 0,
         "kaleido": { "is_admin": account.is_admin, "local": account.is_local() },
+    });
+    if account.standing.suspended_at.is_some() {
+        value["suspended"] = json!(true);
+    }
+    if account.standing.silenced_at.is_some() {
+        value["limited"] = json!(true);
+    }
+    value
+}
+
+/// What only the account itself sees of itself (`verify_credentials`, `update_credentials`):
+/// the plain text behind its bio and fields, and its posting defaults.
+pub fn source(account: &Account, follow_requests: i64) -> Value {
+    json!({
+        "note": account.note,
+        "fields": account.profile.fields.iter().map(|f| json!({
+            "name": f.name,
+            "value": f.value,
+            "verified_at": f.verified_at.map(rfc3339),
+        })).collect::<Vec<_>>(),
+        "privacy": account.profile.default_privacy,
+        "sensitive": account.profile.default_sensitive,
+        "language": account.profile.default_language,
+        "follow_requests_count": follow_requests,
     })
 }
 

@@ -34,9 +34,20 @@ pub fn asks_for_activity_json(req: &HttpRequest) -> bool {
 
 async fn account_named(state: &AppState, name: &str) -> Result<crate::domain::account::Account> {
     let name = Username::parse(name).map_err(|_| Error::not_found("account"))?;
-    db::accounts::by_username(&state.db, &name.key())
+    let account = db::accounts::by_username(&state.db, &name.key())
         .await?
-        .ok_or_else(|| Error::not_found("account"))
+        .ok_or_else(|| Error::not_found("account"))?;
+    if account.standing.gone() {
+        return Err(Error::new(
+            crate::error::Kind::Gone,
+            "account_gone",
+            "this account is suspended or deleted",
+        ));
+    }
+    if !account.standing.approved {
+        return Err(Error::not_found("account"));
+    }
+    Ok(account)
 }
 
 /// `/users/{name}`: the Person for ActivityPub, the profile page for people.
@@ -47,7 +58,11 @@ pub async fn person(
 ) -> Result<HttpResponse> {
     let account = account_named(&state, &name).await?;
     if asks_for_activity_json(&req) {
-        return Ok(activity_json(actors::person(state.config.public_url(), &account)));
+        return Ok(activity_json(actors::person(
+            state.config.public_url(),
+            &account,
+            &|key| state.file_url(key),
+        )));
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/@{}", account.username)))
@@ -65,6 +80,7 @@ pub async fn channel(
         return Ok(activity_json(actors::channel(
             state.config.public_url(),
             &account,
+            &|key| state.file_url(key),
         )));
     }
     Ok(HttpResponse::SeeOther()
@@ -183,7 +199,7 @@ pub async fn nodeinfo(state: web::Data<AppState>, version: web::Path<String>) ->
         "software": software,
         "protocols": ["activitypub"],
         "services": { "inbound": [], "outbound": [] },
-        "openRegistrations": false,
+        "openRegistrations": crate::accounts::signup::open_to_strangers(state.config.registrations.mode),
         "usage": {
             "users": { "total": users, "activeMonth": month, "activeHalfyear": half_year },
             "localPosts": posts,

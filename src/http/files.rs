@@ -16,9 +16,10 @@ use crate::{
     storage::Key,
 };
 
-/// Only what has been made public lives under these prefixes: processed media, and verified
-/// copies of other servers' videos (written master-last, so a copy is whole once listed).
-const PUBLIC_PREFIXES: [&str; 2] = ["media/", "mirrors/"];
+/// Only what has been made public lives under these prefixes: processed media, verified
+/// copies of other servers' videos (written master-last, so a copy is whole once listed), and
+/// profile pictures (stored only once scaled and stripped).
+const PUBLIC_PREFIXES: [&str; 3] = ["media/", "mirrors/", "accounts/"];
 
 pub async fn serve(
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! Routes and thin handlers: parse the request, call the domain, render the answer.
 
 pub mod accounts;
+pub mod admin;
 pub mod admin_pages;
 pub mod auth;
 pub mod beacons;
@@ -10,15 +11,19 @@ pub mod federation;
 pub mod files;
 pub mod health;
 pub mod interactions;
+pub mod mail_links;
 pub mod media;
 pub mod mirrors;
 pub mod moderation;
+pub mod moderation_pages;
 pub mod oauth;
 pub mod oembed;
 pub mod pages;
 pub mod range;
 mod request_id;
 pub mod session;
+pub mod settings;
+pub mod signup;
 pub mod statuses;
 pub mod throttle;
 pub mod tus;
@@ -56,8 +61,66 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/", web::get().to(pages::index))
                 .route("/login", web::get().to(session::login_form))
                 .route("/login", web::post().to(session::login))
+                .route("/login/two_factor", web::post().to(session::two_factor))
                 .route("/logout", web::post().to(session::logout))
                 .route("/upload", web::get().to(session::upload_page))
+                .route("/signup", web::get().to(signup::form))
+                .route("/signup", web::post().to(signup::submit))
+                .route("/invite/{code}", web::get().to(signup::invite))
+                .route("/auth/confirm", web::get().to(mail_links::confirm))
+                .route("/auth/password/new", web::get().to(mail_links::reset_form))
+                .route("/auth/password/new", web::post().to(mail_links::request_reset))
+                .route(
+                    "/auth/password/edit",
+                    web::get().to(mail_links::new_password_form),
+                )
+                .route(
+                    "/auth/password/edit",
+                    web::post().to(mail_links::set_new_password),
+                )
+                .route("/settings/profile", web::get().to(settings::profile))
+                .route("/settings/profile", web::post().to(settings::save_profile))
+                .route("/settings/account", web::get().to(settings::account_page))
+                .route("/settings/password", web::post().to(settings::change_password))
+                .route(
+                    "/settings/sessions/end_all",
+                    web::post().to(settings::end_all_sessions),
+                )
+                .route(
+                    "/settings/sessions/{handle}/end",
+                    web::post().to(settings::end_session),
+                )
+                .route("/settings/apps/{id}/revoke", web::post().to(settings::revoke_app))
+                .route("/settings/delete", web::post().to(settings::delete_account))
+                .route(
+                    "/settings/two_factor/begin",
+                    web::post().to(settings::begin_two_factor),
+                )
+                .route(
+                    "/settings/two_factor/confirm",
+                    web::post().to(settings::confirm_two_factor),
+                )
+                .route(
+                    "/settings/two_factor/disable",
+                    web::post().to(settings::disable_two_factor),
+                )
+                .route("/settings/invites", web::get().to(settings::invites))
+                .route("/settings/invites", web::post().to(settings::make_invite))
+                .route(
+                    "/settings/invites/{code}/revoke",
+                    web::post().to(settings::revoke_invite),
+                )
+                .route("/admin/accounts", web::get().to(moderation_pages::accounts))
+                .route(
+                    "/admin/accounts/{id}/{action}",
+                    web::post().to(moderation_pages::account_action),
+                )
+                .route("/admin/reports", web::get().to(moderation_pages::reports))
+                .route(
+                    "/admin/reports/{id}/resolve",
+                    web::post().to(moderation_pages::resolve_report),
+                )
+                .route("/admin/audit", web::get().to(moderation_pages::audit))
                 .route("/admin/mirrors", web::get().to(admin_pages::mirrors))
                 .route("/admin/mirrors/follow", web::post().to(admin_pages::follow))
                 .route("/admin/mirrors/{id}/verify", web::post().to(admin_pages::verify))
@@ -112,6 +175,33 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route(
                     "/api/v1/accounts/update_credentials",
                     web::patch().to(accounts::update_credentials),
+                )
+                .route("/api/v1/accounts", web::post().to(accounts::sign_up))
+                .route(
+                    "/api/v1/profile/avatar",
+                    web::delete().to(accounts::remove_picture),
+                )
+                .route(
+                    "/api/v1/profile/header",
+                    web::delete().to(accounts::remove_picture),
+                )
+                .route("/api/v1/instance/rules", web::get().to(admin::rules))
+                .route("/api/v1/admin/accounts", web::get().to(admin::accounts_v1))
+                .route("/api/v2/admin/accounts", web::get().to(admin::accounts_v2))
+                .route("/api/v1/admin/accounts/{id}", web::get().to(admin::account))
+                .route("/api/v1/admin/accounts/{id}", web::delete().to(admin::delete))
+                .route(
+                    "/api/v1/admin/accounts/{id}/action",
+                    web::post().to(admin::action),
+                )
+                .route("/api/v1/admin/accounts/{id}/{verb}", web::post().to(admin::verb))
+                .route(
+                    "/api/v1/admin/reports/{id}/resolve",
+                    web::post().to(admin::resolve_report),
+                )
+                .route(
+                    "/api/v1/admin/accounts/{id}/quota",
+                    web::put().to(admin::set_quotas),
                 )
                 .route("/api/v1/accounts/{id}/block", web::post().to(moderation::shun))
                 .route("/api/v1/accounts/{id}/unblock", web::post().to(moderation::shun))

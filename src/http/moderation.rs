@@ -98,7 +98,7 @@ pub struct ReportRequest {
     status_ids: Vec<String>,
     #[serde(default)]
     comment: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
     forward: bool,
 }
 

@@ -55,7 +55,23 @@ pub async fn token(
             return Err(e);
         }
     };
+    if accounts::two_factor::enabled(&state.db, &account).await? {
+        // The password alone is not enough for this account, and the password grant has no
+        // place for a second factor: apps sign such accounts in through the web login.
+        return Err(Error::new(
+            Kind::Unauthorized,
+            "invalid_grant",
+            "this account uses two-factor authentication: sign in through the web login",
+        ));
+    }
     let issued = accounts::issue_token(&state.db, &account).await?;
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let address = viewer_address(&req).map(|a| a.to_string()).unwrap_or_default();
+    accounts::mail::login_notice(&state, &account, agent, &address).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({

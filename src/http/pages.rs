@@ -32,6 +32,52 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("continue.html", include_str!("../../web/templates/continue.html")),
     ("player.html", include_str!("../../web/templates/player.html")),
     ("embed.html", include_str!("../../web/templates/embed.html")),
+    ("signup.html", include_str!("../../web/templates/signup.html")),
+    (
+        "two_factor_login.html",
+        include_str!("../../web/templates/two_factor_login.html"),
+    ),
+    (
+        "recovery_codes.html",
+        include_str!("../../web/templates/recovery_codes.html"),
+    ),
+    (
+        "password_new.html",
+        include_str!("../../web/templates/password_new.html"),
+    ),
+    (
+        "password_edit.html",
+        include_str!("../../web/templates/password_edit.html"),
+    ),
+    ("message.html", include_str!("../../web/templates/message.html")),
+    (
+        "settings_nav.html",
+        include_str!("../../web/templates/settings_nav.html"),
+    ),
+    (
+        "settings_profile.html",
+        include_str!("../../web/templates/settings_profile.html"),
+    ),
+    (
+        "settings_account.html",
+        include_str!("../../web/templates/settings_account.html"),
+    ),
+    (
+        "settings_invites.html",
+        include_str!("../../web/templates/settings_invites.html"),
+    ),
+    (
+        "admin_accounts.html",
+        include_str!("../../web/templates/admin_accounts.html"),
+    ),
+    (
+        "admin_reports.html",
+        include_str!("../../web/templates/admin_reports.html"),
+    ),
+    (
+        "admin_audit.html",
+        include_str!("../../web/templates/admin_audit.html"),
+    ),
     (
         "admin_mirrors.html",
         include_str!("../../web/templates/admin_mirrors.html"),
@@ -49,6 +95,17 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "hls.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../web/node_modules/hls.js/dist/hls.min.js"),
+    ),
+    // What an account without a picture of its own shows, as Mastodon's missing.png.
+    (
+        "avatar.png",
+        "image/png",
+        include_bytes!("../../web/static/avatar.png"),
+    ),
+    (
+        "header.png",
+        "image/png",
+        include_bytes!("../../web/static/header.png"),
     ),
     (
         "icon.svg",
@@ -169,6 +226,8 @@ pub fn page_with_status(
         version => env!("CARGO_PKG_VERSION"),
         viewer => viewer.account.as_ref().map(|a| context! { username => a.username.clone() }),
         csrf_token => viewer.csrf_token.clone(),
+        sign_up_open => crate::accounts::signup::open_to_strangers(state.config.registrations.mode),
+        mail => state.config.email.is_some(),
     };
     let body = Templates::get()?.render(name, context! { ..ctx, ..common })?;
     Ok(html(status, body))
@@ -236,9 +295,18 @@ pub async fn profile(
         .await
         .ok()
         .and_then(|f| f.accounts.into_iter().next());
-    let Some(account) = found else {
+    let Some(account) = found.filter(|a| a.standing.approved) else {
         return not_found_page(&state, &viewer);
     };
+    if account.standing.gone() {
+        return page_with_status(
+            &state,
+            &viewer,
+            "message.html",
+            context! { title => "This account is gone", message => "It was suspended or deleted." },
+            actix_web::http::StatusCode::GONE,
+        );
+    }
     let items = statuses::timeline(
         &state,
         Timeline::Account {
@@ -258,6 +326,10 @@ pub async fn profile(
     let (followers, following) = db::federation::counts(&state.db, &account.id).await?;
     // The follow-from-your-server form of an anonymous visitor carries a token of its own.
     let form = (viewer.account.is_none() && account.is_local()).then(|| super::session::form_token(&state));
+    let (avatar, header) = super::entities::pictures(&state, &account);
+    let base = state.config.public_url();
+    let text_links = crate::domain::text::Links { base, rel_me: false };
+    let field_links = crate::domain::text::Links { base, rel_me: true };
     let mut response = page(
         &state,
         &viewer,
@@ -273,7 +345,17 @@ pub async fn profile(
                     None => format!("@{}@{}", account.username, views::host(&state)),
                 },
                 origin => account.remote.as_ref().map(|r| r.profile_url.clone().unwrap_or_else(|| r.uri.clone())),
-                note => account.note.clone(),
+                // Escaped and linked by `text::to_html`: safe to place as HTML.
+                note_html => crate::domain::text::to_html(&account.note, &text_links),
+                avatar => avatar,
+                header => header,
+                fields => account.profile.fields.iter().map(|f| context! {
+                    name => f.name,
+                    value_html => crate::domain::text::field_html(&f.value, &field_links),
+                    verified => f.verified_at.is_some(),
+                }).collect::<Vec<_>>(),
+                bot => account.profile.bot,
+                locked => account.locked,
                 posts => count,
                 followers => followers,
                 following => following,

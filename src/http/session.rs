@@ -167,19 +167,116 @@ pub async fn login(
                 StatusCode::UNAUTHORIZED,
             );
         }
+        // Suspended, waiting for approval or for a confirmed address: said on the form.
+        Err(e) if e.kind == Kind::Forbidden => {
+            return render_login(
+                &state,
+                &viewer,
+                form.next.as_deref(),
+                Some(&e.message),
+                StatusCode::FORBIDDEN,
+            );
+        }
         Err(e) => return Err(e),
     };
-    let session = accounts::start_session(&state.db, &account).await?;
-    let mut response = redirect(&safe_next(form.next.as_deref()));
-    let added = response
-        .add_cookie(&cookie(
+    if accounts::two_factor::enabled(&state.db, &account).await? {
+        let challenge =
+            accounts::two_factor::challenge(&state.db, &account, &safe_next(form.next.as_deref())).await?;
+        return page_with_status(
             &state,
+            &viewer,
+            "two_factor_login.html",
+            context! { challenge => challenge },
+            StatusCode::OK,
+        );
+    }
+    finish_login(&state, &req, &account, &safe_next(form.next.as_deref())).await
+}
+
+#[derive(Deserialize)]
+pub struct TwoFactorForm {
+    challenge: String,
+    code: String,
+}
+
+/// The second step of a login with two-factor authentication. The challenge token itself is
+/// the proof of the first step; each allows a few codes for a few minutes.
+pub async fn two_factor(
+    state: web::Data<AppState>,
+    throttle: web::Data<Throttle>,
+    viewer: Viewer,
+    req: HttpRequest,
+    form: web::Form<TwoFactorForm>,
+) -> Result<HttpResponse> {
+    throttle.check(super::beacons::viewer_address(&req), &form.challenge)?;
+    match accounts::two_factor::answer(&state.db, &form.challenge, &form.code).await {
+        Ok((account, next)) => finish_login(&state, &req, &account, &safe_next(Some(&next))).await,
+        Err(e) if e.code == "invalid_code" => page_with_status(
+            &state,
+            &viewer,
+            "two_factor_login.html",
+            context! { challenge => form.challenge, error => e.message },
+            StatusCode::FORBIDDEN,
+        ),
+        Err(e) if e.kind.status().is_client_error() => {
+            render_login(&state, &viewer, None, Some(&e.message), e.kind.status())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn finish_login(
+    state: &AppState,
+    req: &HttpRequest,
+    account: &crate::domain::account::Account,
+    next: &str,
+) -> Result<HttpResponse> {
+    let mut response = start_browser_session(state, req, account, next).await?;
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let address = super::beacons::viewer_address(req)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    accounts::mail::login_notice(state, account, agent, &address).await?;
+    response
+        .add_removal_cookie(&Cookie::build(LOGIN_CSRF_COOKIE, "").path("/").finish())
+        .map_err(|e| Error::internal("cannot set cookie").with_source(e))?;
+    Ok(response)
+}
+
+/// Logs the browser in as `account` and sends it to `to`; the session remembers the browser
+/// and address for the sessions page.
+pub async fn start_browser_session(
+    state: &AppState,
+    req: &HttpRequest,
+    account: &crate::domain::account::Account,
+    to: &str,
+) -> Result<HttpResponse> {
+    let user_agent: String = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    let address = super::beacons::viewer_address(req)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let session = accounts::start_session(&state.db, account).await?;
+    accounts::remember_origin(&state.db, &session.cookie, &user_agent, &address).await?;
+    let mut response = redirect(to);
+    response
+        .add_cookie(&cookie(
+            state,
             SESSION_COOKIE,
             session.cookie,
             CookieDuration::days(SESSION_DAYS),
         ))
-        .and_then(|_| response.add_removal_cookie(&Cookie::build(LOGIN_CSRF_COOKIE, "").path("/").finish()));
-    added.map_err(|e| Error::internal("cannot set cookie").with_source(e))?;
+        .map_err(|e| Error::internal("cannot set cookie").with_source(e))?;
     Ok(response)
 }
 
@@ -226,7 +323,7 @@ pub async fn upload_page(state: web::Data<AppState>, viewer: Viewer) -> Result<H
     )
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish()

@@ -19,7 +19,7 @@ pub struct CreateRequest {
     #[serde(default)]
     media_ids: Vec<String>,
     visibility: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "body::flex_bool_or_false")]
     sensitive: bool,
     #[serde(default)]
     spoiler_text: String,
@@ -69,9 +69,9 @@ pub async fn delete(
 
 #[derive(Deserialize)]
 pub struct PageQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "body::flex_bool_or_false")]
     local: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "body::flex_bool_or_false")]
     remote: bool,
     max_id: Option<String>,
     since_id: Option<String>,

@@ -37,6 +37,8 @@ struct Failures {
 pub struct Throttle {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     per_account: Mutex<HashMap<String, Failures>>,
+    /// Sign-ups per address: made at first use, from the configured hourly figure.
+    sign_ups: std::sync::OnceLock<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl Default for Throttle {
@@ -48,6 +50,7 @@ impl Default for Throttle {
         Throttle {
             per_address: RateLimiter::keyed(quota),
             per_account: Mutex::new(HashMap::new()),
+            sign_ups: std::sync::OnceLock::new(),
         }
     }
 }
@@ -81,6 +84,32 @@ impl Throttle {
         self.per_address
             .check_key(&address)
             .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+
+    /// Whether `address` may sign up once more: `per_hour` at once, then one every
+    /// hour/`per_hour`. Counted before any password is hashed or key made.
+    pub fn sign_up(&self, address: Option<IpAddr>, per_hour: u32) -> Result<()> {
+        let limiter = self.sign_ups.get_or_init(|| {
+            let n = NonZeroU32::new(per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::keyed(Quota::per_hour(n))
+        });
+        let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if limiter.len() >= CAPACITY {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let seconds = wait.as_secs().max(1);
+            Error::new(
+                Kind::TooManyRequests,
+                "too_many_sign_ups",
+                format!(
+                    "too many sign-ups from your address; try again in {} minutes",
+                    seconds.div_ceil(60)
+                ),
+            )
+            .with_retry_after(seconds)
+        })
     }
 
     pub fn failed(&self, account: &str) {
@@ -142,6 +171,19 @@ mod tests {
         );
         throttle.succeeded("alice");
         assert!(throttle.check(address, "alice").is_ok());
+    }
+
+    #[test]
+    fn sign_ups_per_address_per_hour() {
+        let throttle = Throttle::default();
+        let address = Some(IpAddr::from([192, 0, 2, 9]));
+        for _ in 0..3 {
+            assert!(throttle.sign_up(address, 3).is_ok());
+        }
+        let refused = throttle.sign_up(address, 3).expect_err("fourth");
+        assert_eq!(refused.kind, Kind::TooManyRequests);
+        assert!(refused.retry_after().is_some_and(|s| s > 60));
+        assert!(throttle.sign_up(Some(IpAddr::from([192, 0, 2, 10])), 3).is_ok());
     }
 
     #[test]

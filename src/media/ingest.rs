@@ -174,6 +174,7 @@ pub async fn accept(
     if upload.size == 0 {
         return Err(Error::unprocessable(format!("{shown_name} is empty")));
     }
+    super::quota::check(state, account_id, upload.size).await?;
     let detected = infer::get(&upload.head).map(|t| t.mime_type());
     let accepted = detected.and_then(accepted_type).ok_or_else(|| {
         Error::new(

@@ -3,5 +3,6 @@
 pub mod ingest;
 pub mod photo;
 pub mod process;
+pub mod quota;
 pub mod tus;
 pub mod video;

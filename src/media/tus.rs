@@ -82,6 +82,7 @@ pub async fn create(
             format!("the file is larger than this instance's limit of {limit} bytes"),
         ));
     }
+    super::quota::check(state, account_id, length).await?;
     let find = |key: &str| metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let upload = TusUpload {
         id: uuid::Uuid::now_v7().simple().to_string(),

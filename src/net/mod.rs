@@ -5,5 +5,6 @@
 pub mod client;
 pub mod keys;
 pub mod limits;
+pub mod mail;
 pub mod rfc9421;
 pub mod signatures;

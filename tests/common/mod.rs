@@ -198,6 +198,28 @@ impl Instance {
         self.login(name, "correct horse battery").await
     }
 
+    /// A request with a bearer token and an optional JSON body: the status and the answer, as
+    /// JSON when it is, else as a string.
+    pub async fn api(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     pub async fn login(&self, name: &str, password: &str) -> String {
         let response = self
             .http

@@ -249,6 +249,61 @@ pub fn process(data: &[u8], sizes: Sizes, max_pixels: u64) -> Result<Processed, 
     })
 }
 
+/// A profile picture: the largest centred crop of `width`:`height`, scaled down to at most
+/// `width`×`height` (never up), upright, without metadata. Animated images give their first
+/// frame. JPEG out, or PNG when the picture has transparency.
+pub fn profile_picture(data: &[u8], width: u32, height: u32, max_pixels: u64) -> Result<Variant, PhotoError> {
+    let probe = probe(data, max_pixels)?;
+    let ratio = f64::from(width) / f64::from(height);
+    let crop_of = |w: u32, h: u32| -> (u32, u32) {
+        if f64::from(w) / f64::from(h) > ratio {
+            (((f64::from(h) * ratio).round() as u32).clamp(1, w), h)
+        } else {
+            (w, ((f64::from(w) / ratio).round() as u32).clamp(1, h))
+        }
+    };
+    let (crop_w, _) = crop_of(probe.width, probe.height);
+    let mut image = match probe.format {
+        ImageFormat::Jpeg => {
+            // Decoded just large enough that the crop still covers the target.
+            let longest = u64::from(probe.width.max(probe.height));
+            let needed = (longest * u64::from(width)).div_ceil(u64::from(crop_w.max(1)));
+            decode_jpeg_scaled(data, u32::try_from(needed).unwrap_or(u32::MAX))?
+        }
+        _ => {
+            let decoder = reader(data, max_pixels)?.into_decoder().map_err(broken)?;
+            let image = DynamicImage::from_decoder(decoder).map_err(broken)?;
+            if probe.has_alpha {
+                DynamicImage::ImageRgba8(image.into_rgba8())
+            } else {
+                DynamicImage::ImageRgb8(image.into_rgb8())
+            }
+        }
+    };
+    image.apply_orientation(probe.orientation);
+    let (iw, ih) = (image.width(), image.height());
+    let (cw, ch) = crop_of(iw, ih);
+    let cropped = image.crop_imm((iw - cw) / 2, (ih - ch) / 2, cw, ch);
+    let size = if cw > width { (width, height) } else { (cw, ch) };
+    let out = resize(&cropped, size)?;
+    let icc = (probe.format == ImageFormat::Jpeg)
+        .then(|| jpeg::icc_profile(data))
+        .flatten();
+    let (bytes, mime, extension) = if probe.has_alpha {
+        (encode_png(&out, icc.as_deref())?, "image/png", "png")
+    } else {
+        (encode_jpeg(&out, 90, icc.as_deref())?, "image/jpeg", "jpg")
+    };
+    Ok(Variant {
+        name: "profile",
+        bytes,
+        width: out.width(),
+        height: out.height(),
+        mime,
+        extension,
+    })
+}
+
 /// Picks the smallest DCT scaling (n/8, n = 1..=8) whose result still covers `long_edge`, so a
 /// 24-megapixel photo is never decoded at full size to make a 2048-pixel one.
 fn decode_jpeg_scaled(data: &[u8], long_edge: u32) -> Result<DynamicImage, PhotoError> {
@@ -344,6 +399,27 @@ fn blurhash_of(image: &DynamicImage) -> Result<String, PhotoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_pictures_are_cropped_to_shape() {
+        let wide = image::RgbImage::from_pixel(900, 300, image::Rgb([200, 30, 30]));
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(wide)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("png");
+        let avatar = profile_picture(&png, 400, 400, 50_000_000).expect("avatar");
+        // The largest centred square of a 900×300 picture is 300×300: never scaled up.
+        assert_eq!(
+            (avatar.width, avatar.height, avatar.mime),
+            (300, 300, "image/jpeg")
+        );
+        let header = profile_picture(&png, 1500, 500, 50_000_000).expect("header");
+        assert_eq!((header.width, header.height), (900, 300));
+        assert!(
+            profile_picture(&png, 400, 400, 1000).is_err(),
+            "pixel limit holds"
+        );
+    }
 
     #[test]
     fn fit_never_upscales() {

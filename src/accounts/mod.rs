@@ -7,9 +7,13 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     db::{self, Db},
-    domain::account::{Account, NewAccount, Username, check_password_strength},
-    error::{Error, Result},
+    domain::account::{Account, NewAccount, SignUpDetails, Username, check_password_strength},
+    error::{Error, Kind, Result},
 };
+
+pub mod mail;
+pub mod signup;
+pub mod two_factor;
 
 /// Scopes granted to password-grant tokens: everything a first-party client needs.
 pub const DEFAULT_SCOPE: &str = "read write follow push";
@@ -68,7 +72,19 @@ async fn hashing<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'stat
         .map_err(|_| Error::internal("a password hasher stopped"))?
 }
 
+/// An account made by an admin (the command line): approved from the start.
 pub async fn create(db: &Db, username: &str, password: &str, is_admin: bool) -> Result<Account> {
+    create_with(db, username, password, is_admin, true, SignUpDetails::default()).await
+}
+
+pub(crate) async fn create_with(
+    db: &Db,
+    username: &str,
+    password: &str,
+    is_admin: bool,
+    approved: bool,
+    sign_up: SignUpDetails,
+) -> Result<Account> {
     let username = Username::parse(username)?;
     check_password_strength(password)?;
     let password = password.to_owned();
@@ -82,6 +98,8 @@ pub async fn create(db: &Db, username: &str, password: &str, is_admin: bool) -> 
         private_key_pem,
         public_key_pem,
         created_at: db::now_ms(),
+        approved,
+        sign_up,
     };
     db::accounts::insert(db, &new).await?;
     db::accounts::by_id(db, &new.id)
@@ -114,7 +132,12 @@ pub async fn login(db: &Db, username: &str, password: &str) -> Result<Account> {
     match found {
         Some((account, hash)) => {
             let ok = hashing(move || Ok(verify(password.as_bytes(), &hash))).await?;
-            if ok { Ok(account) } else { Err(invalid()) }
+            if !ok {
+                return Err(invalid());
+            }
+            // Only someone who knows the password learns why the account cannot log in.
+            may_log_in(&account)?;
+            Ok(account)
         }
         None => {
             hashing(move || Ok(verify(password.as_bytes(), decoy_hash()))).await?;
@@ -195,10 +218,99 @@ pub async fn issue_token(db: &Db, account: &Account) -> Result<IssuedToken> {
     })
 }
 
+/// Refuses an account that exists but may not act: deleted, suspended, or not approved yet.
+pub fn may_log_in(account: &Account) -> Result<()> {
+    let standing = &account.standing;
+    if standing.deleted_at.is_some() {
+        return Err(Error::unauthorized(
+            "invalid_grant",
+            "the username or password is wrong",
+        ));
+    }
+    if standing.suspended_at.is_some() {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "account_suspended",
+            "this account is suspended",
+        ));
+    }
+    if !standing.email_confirmed {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "unconfirmed_email",
+            "confirm your email address first: follow the link in the mail we sent",
+        ));
+    }
+    if !standing.approved {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "pending_approval",
+            "this account is waiting for an admin to approve it",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn authenticate(db: &Db, token: &str) -> Result<Account> {
-    db::tokens::account_for(db, &token_digest(token))
+    let account = db::tokens::account_for(db, &token_digest(token))
         .await?
-        .ok_or_else(|| Error::unauthorized("invalid_token", "the access token is invalid or revoked"))
+        .ok_or_else(|| Error::unauthorized("invalid_token", "the access token is invalid or revoked"))?;
+    may_log_in(&account)?;
+    Ok(account)
+}
+
+/// Checks the current password, then sets a new one. With `end_others`, every other session
+/// and every token of the account end too; `keep` is the session cookie that stays.
+pub async fn change_password(
+    db: &Db,
+    account: &Account,
+    current: &str,
+    new: &str,
+    end_others: bool,
+    keep: Option<&str>,
+) -> Result<()> {
+    check_password(db, account, current).await?;
+    set_password(db, account, new).await?;
+    if end_others {
+        log_out_everywhere(db, account, keep).await?;
+    }
+    Ok(())
+}
+
+/// Hashes and stores a new password (its strength checked).
+pub(crate) async fn set_password(db: &Db, account: &Account, new: &str) -> Result<()> {
+    check_password_strength(new)?;
+    let new = new.to_owned();
+    let hash = hashing(move || hash_password(&new)).await?;
+    db::accounts::set_password(db, &account.id, &hash).await
+}
+
+/// Whether `password` is this account's: asked again before anything that cannot be undone.
+pub async fn check_password(db: &Db, account: &Account, password: &str) -> Result<()> {
+    let wrong = || {
+        Error::new(
+            Kind::Forbidden,
+            "wrong_password",
+            "that is not your current password",
+        )
+    };
+    let Some((_, hash)) = db::accounts::credentials(db, &account.username.to_ascii_lowercase()).await? else {
+        return Err(wrong());
+    };
+    let password = password.to_owned();
+    if hashing(move || Ok(verify(password.as_bytes(), &hash))).await? {
+        Ok(())
+    } else {
+        Err(wrong())
+    }
+}
+
+/// Ends every session but `keep` (a cookie value) and revokes every token.
+pub async fn log_out_everywhere(db: &Db, account: &Account, keep: Option<&str>) -> Result<()> {
+    let keep = keep.map(token_digest);
+    db::sessions::delete_all(db, &account.id, keep.as_deref()).await?;
+    db::tokens::revoke_all(db, &account.id).await?;
+    Ok(())
 }
 
 pub async fn revoke(db: &Db, token: &str) -> Result<bool> {
@@ -213,7 +325,7 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -237,9 +349,17 @@ pub async fn start_session(db: &Db, account: &Account) -> Result<Session> {
     Ok(session)
 }
 
-/// The account and CSRF token of a live session cookie.
+/// The account and CSRF token of a live session cookie; a session of an account that may not
+/// log in (suspended, say) is no session.
 pub async fn session(db: &Db, cookie: &str) -> Result<Option<(Account, String)>> {
-    db::sessions::lookup(db, &token_digest(cookie)).await
+    Ok(db::sessions::lookup(db, &token_digest(cookie))
+        .await?
+        .filter(|(account, _)| may_log_in(account).is_ok()))
+}
+
+/// Which browser and address a session began from, for its owner's list of sessions.
+pub async fn remember_origin(db: &Db, cookie: &str, user_agent: &str, address: &str) -> Result<()> {
+    db::sessions::set_origin(db, &token_digest(cookie), user_agent, address).await
 }
 
 pub async fn end_session(db: &Db, cookie: &str) -> Result<()> {
