@@ -29,7 +29,10 @@ fail() { echo "docker-test: $*" >&2; exit 1; }
 if ! pod image exists "$BASE"; then
   if [ ! -f "$CACHE/docker/debian-bookworm-slim.tar" ]; then
     step "making the Debian 12 base image with mmdebstrap (about a minute, once)"
-    mmdebstrap --quiet --variant=minbase --include=ca-certificates bookworm \
+    # The format is named: from the ".part" name mmdebstrap would make a directory. A
+    # directory left by such a run is cleared first.
+    rm -rf "$CACHE/docker/debian-bookworm-slim.tar" "$CACHE/docker/debian-bookworm-slim.tar.part"
+    mmdebstrap --quiet --variant=minbase --format=tar --include=ca-certificates bookworm \
       "$CACHE/docker/debian-bookworm-slim.tar.part"
     mv "$CACHE/docker/debian-bookworm-slim.tar.part" "$CACHE/docker/debian-bookworm-slim.tar"
   fi
