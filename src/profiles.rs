@@ -48,46 +48,42 @@ pub async fn edit(
     let max_pixels = state.config.limits.max_image_pixels;
     let mut made = Vec::new();
     for picture in pictures {
-        let (w, h) = match picture.which {
+        let which = picture.which;
+        let (w, h) = match which {
             Picture::Avatar => AVATAR,
             Picture::Header => HEADER,
         };
-        let variant = tokio::task::spawn_blocking(move || {
+        let picture_made = tokio::task::spawn_blocking(move || {
             crate::media::photo::profile_picture(&picture.bytes, w, h, max_pixels)
         })
         .await
         .map_err(|e| Error::internal("picture task failed").with_source(e))?
         .map_err(photo_error)?;
-        made.push((picture.which, variant));
+        made.push((which, picture_made));
     }
     let fields_changed = edit.fields.is_some();
     db::accounts::edit_profile(&state.db, &account.id, &edit).await?;
-    for (which, variant) in made {
+    for (which, picture) in made {
         let name = match which {
             Picture::Avatar => "avatar",
             Picture::Header => "header",
         };
-        let key = Key::parse(&format!(
-            "accounts/{}/{name}-{}.{}",
-            account.id,
-            uuid::Uuid::now_v7().simple(),
-            variant.extension
-        ))?;
-        let size = variant.bytes.len() as u64;
-        let body = futures_util::stream::iter([Ok(bytes::Bytes::from(variant.bytes))]);
-        state
-            .store
-            .put(&key, Box::pin(body), Some(size), variant.mime)
-            .await?;
-        if let Some(old) =
-            db::accounts::set_picture(&state.db, &account.id, which, Some(key.as_str())).await?
-            && let Ok(old) = Key::parse(&old)
-        {
-            // A leftover costs only space; the new picture is already in place.
-            if let Err(e) = state.store.delete(&old).await {
-                tracing::warn!(error = %e, "old profile picture not deleted");
-            }
-        }
+        let stem = format!("accounts/{}/{name}-{}", account.id, uuid::Uuid::now_v7().simple());
+        let still = store_variant(state, &stem, picture.still).await?;
+        // An animation is the picture; its first frame stands beside it as the still.
+        let (main, static_key) = match picture.animated {
+            Some(animated) => (store_variant(state, &stem, animated).await?, Some(still)),
+            None => (still, None),
+        };
+        let replaced = db::accounts::set_picture(
+            &state.db,
+            &account.id,
+            which,
+            Some(main.as_str()),
+            static_key.as_deref(),
+        )
+        .await?;
+        delete_keys(state, replaced).await;
     }
     let updated = db::accounts::by_id(&state.db, &account.id)
         .await?
@@ -107,14 +103,36 @@ pub async fn edit(
     Ok(updated)
 }
 
+async fn store_variant(
+    state: &AppState,
+    stem: &str,
+    variant: crate::media::photo::Variant,
+) -> Result<String> {
+    let key = Key::parse(&format!("{stem}.{}", variant.extension))?;
+    let size = variant.bytes.len() as u64;
+    let body = futures_util::stream::iter([Ok(bytes::Bytes::from(variant.bytes))]);
+    state
+        .store
+        .put(&key, Box::pin(body), Some(size), variant.mime)
+        .await?;
+    Ok(key.as_str().to_owned())
+}
+
+/// Pictures no longer used. A leftover costs only space, so a failure is logged, not raised.
+async fn delete_keys(state: &AppState, keys: Vec<String>) {
+    for key in keys {
+        if let Ok(key) = Key::parse(&key)
+            && let Err(e) = state.store.delete(&key).await
+        {
+            tracing::warn!(error = %e, "old profile picture not deleted");
+        }
+    }
+}
+
 /// Removes the avatar or header.
 pub async fn remove_picture(state: &AppState, account: &Account, which: Picture) -> Result<Account> {
-    if let Some(old) = db::accounts::set_picture(&state.db, &account.id, which, None).await?
-        && let Ok(old) = Key::parse(&old)
-        && let Err(e) = state.store.delete(&old).await
-    {
-        tracing::warn!(error = %e, "old profile picture not deleted");
-    }
+    let replaced = db::accounts::set_picture(&state.db, &account.id, which, None, None).await?;
+    delete_keys(state, replaced).await;
     let updated = db::accounts::by_id(&state.db, &account.id)
         .await?
         .ok_or_else(|| Error::not_found("account"))?;

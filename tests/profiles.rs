@@ -245,6 +245,49 @@ both_backends!(every_credential_mastodon_takes, |backend| async move {
     assert_eq!(after["avatar"], avatar_url.as_str());
     assert_eq!(after["display_name"], "Fox with a face");
 
+    // An animated GIF keeps moving, with a still of its first frame as avatar_static.
+    let mut gif = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut gif);
+        for shade in [10u8, 130, 250] {
+            let frame = image::RgbaImage::from_pixel(500, 500, image::Rgba([shade, 90, 30, 255]));
+            encoder.encode_frame(image::Frame::new(frame)).expect("frame");
+        }
+    }
+    let animated = reqwest::multipart::Form::new().part(
+        "avatar",
+        reqwest::multipart::Part::bytes(gif).file_name("wave.gif"),
+    );
+    let (status, me) = patch_multipart(&app, &token, animated).await;
+    assert_eq!(status, 200, "{me}");
+    let moving = me["avatar"].as_str().expect("avatar");
+    let still = me["avatar_static"].as_str().expect("avatar_static");
+    assert!(moving.ends_with(".gif") && !still.ends_with(".gif"), "{me}");
+    let bytes = app
+        .http
+        .get(moving)
+        .send()
+        .await
+        .expect("gif")
+        .bytes()
+        .await
+        .expect("bytes");
+    let frames = image::AnimationDecoder::into_frames(
+        image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes.to_vec())).expect("a gif"),
+    )
+    .count();
+    assert_eq!(frames, 3);
+    let bytes = app
+        .http
+        .get(still)
+        .send()
+        .await
+        .expect("still")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(dimensions(&bytes), (400, 400));
+
     // Removing the avatar brings the stand-in back.
     let (status, me) = call(
         &app,

@@ -17,7 +17,7 @@ pub(super) fn columns_of(alias: &str) -> String {
         .join(", ")
 }
 
-const COLUMNS: &str = "id, username, display_name, is_admin, public_key_pem, created_at, domain, uri, actor_type, inbox_url, shared_inbox_url, followers_url, profile_url, avatar_url, note, key_id, locked, avatar_key, header_key, header_url, fields, bot, discoverable, indexable, hide_collections, default_privacy, default_sensitive, default_language, updated_at, approved, email, email_confirmed_at, silenced_at, suspended_at, deleted_at";
+const COLUMNS: &str = "id, username, display_name, is_admin, public_key_pem, created_at, domain, uri, actor_type, inbox_url, shared_inbox_url, followers_url, profile_url, avatar_url, note, key_id, locked, avatar_key, header_key, avatar_static_key, header_static_key, header_url, fields, bot, discoverable, indexable, hide_collections, default_privacy, default_sensitive, default_language, updated_at, approved, email, email_confirmed_at, silenced_at, suspended_at, deleted_at";
 
 pub(super) fn from_row(row: &AnyRow) -> Result<Account> {
     let uri: Option<String> = row.try_get("uri")?;
@@ -51,6 +51,8 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Account> {
         profile: Profile {
             avatar_key: row.try_get("avatar_key")?,
             header_key: row.try_get("header_key")?,
+            avatar_static_key: row.try_get("avatar_static_key")?,
+            header_static_key: row.try_get("header_static_key")?,
             // A field list that cannot be read shows as none rather than failing the account.
             fields: serde_json::from_str(&row.try_get::<String, _>("fields")?).unwrap_or_default(),
             bot: flag(row, "bot")?,
@@ -370,29 +372,45 @@ pub enum Picture {
     Header,
 }
 
-/// Sets (or with None removes) a local account's avatar or header; returns the key it replaced.
-pub async fn set_picture(db: &Db, id: &str, which: Picture, key: Option<&str>) -> Result<Option<String>> {
-    let column = match which {
-        Picture::Avatar => "avatar_key",
-        Picture::Header => "header_key",
+/// Sets (or with None removes) a local account's avatar or header, with the still of an
+/// animated one; returns the keys it replaced, to delete.
+pub async fn set_picture(
+    db: &Db,
+    id: &str,
+    which: Picture,
+    key: Option<&str>,
+    static_key: Option<&str>,
+) -> Result<Vec<String>> {
+    let (column, still) = match which {
+        Picture::Avatar => ("avatar_key", "avatar_static_key"),
+        Picture::Header => ("header_key", "header_static_key"),
     };
     let mut tx = db.begin().await?;
-    let old: Option<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT {column} FROM accounts WHERE id = $1 AND domain IS NULL"
+    let old = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {column} AS main, {still} AS still FROM accounts WHERE id = $1 AND domain IS NULL"
     )))
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
+    let mut replaced = Vec::new();
+    if let Some(row) = old {
+        for name in ["main", "still"] {
+            if let Some(key) = row.try_get::<Option<String>, _>(name)? {
+                replaced.push(key);
+            }
+        }
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE accounts SET {column} = $1, updated_at = $2 WHERE id = $3 AND domain IS NULL"
+        "UPDATE accounts SET {column} = $1, {still} = $2, updated_at = $3 WHERE id = $4 AND domain IS NULL"
     )))
     .bind(key)
+    .bind(static_key)
     .bind(now_ms())
     .bind(id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(old.flatten())
+    Ok(replaced)
 }
 
 /// Writes fields back with their link verification, only if they are still `checked` (a
@@ -472,7 +490,7 @@ pub async fn retire(db: &Db, id: &str) -> Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE accounts SET deleted_at = $1, password_hash = '', display_name = '', note = '', fields = '[]',
-            avatar_key = NULL, header_key = NULL, email = NULL, sign_up_reason = NULL, sign_up_address = NULL
+            avatar_key = NULL, header_key = NULL, avatar_static_key = NULL, header_static_key = NULL, email = NULL, sign_up_reason = NULL, sign_up_address = NULL
          WHERE id = $2 AND domain IS NULL",
     )
     .bind(now_ms())

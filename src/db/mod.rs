@@ -104,6 +104,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "two-factor authentication",
         include_str!("../../migrations/sqlite/0011_two_factor.sql"),
     ),
+    (
+        12,
+        "animated pictures",
+        include_str!("../../migrations/sqlite/0012_animated_pictures.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -160,6 +165,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "two-factor authentication",
         include_str!("../../migrations/postgres/0011_two_factor.sql"),
+    ),
+    (
+        12,
+        "animated pictures",
+        include_str!("../../migrations/postgres/0012_animated_pictures.sql"),
     ),
 ];
 

@@ -68,6 +68,9 @@ pub struct Profile {
     /// Store keys of a local account's avatar and header (remote ones are URLs in `remote`).
     pub avatar_key: Option<String>,
     pub header_key: Option<String>,
+    /// The first frame of an animated avatar or header; None when the picture is a still.
+    pub avatar_static_key: Option<String>,
+    pub header_static_key: Option<String>,
     pub fields: Vec<Field>,
     pub bot: bool,
     pub discoverable: bool,

@@ -15,20 +15,35 @@ use crate::{
     state::AppState,
 };
 
-/// An account's avatar and header URLs: its own pictures, or the instance's stand-ins.
-pub fn pictures(state: &AppState, account: &Account) -> (String, String) {
+/// An account's pictures as URLs: its own, or the instance's stand-ins.
+pub struct Pictures {
+    pub avatar: String,
+    pub avatar_static: String,
+    pub header: String,
+    pub header_static: String,
+}
+
+pub fn pictures(state: &AppState, account: &Account) -> Pictures {
     let base = state.config.public_url();
-    let (avatar, header) = match &account.remote {
-        Some(r) => (r.avatar_url.clone(), r.header_url.clone()),
+    let url = |key: &Option<String>| key.as_deref().map(|k| state.file_url(k));
+    let p = &account.profile;
+    let (avatar, header, avatar_static, header_static) = match &account.remote {
+        Some(r) => (r.avatar_url.clone(), r.header_url.clone(), None, None),
         None => (
-            account.profile.avatar_key.as_deref().map(|k| state.file_url(k)),
-            account.profile.header_key.as_deref().map(|k| state.file_url(k)),
+            url(&p.avatar_key),
+            url(&p.header_key),
+            url(&p.avatar_static_key),
+            url(&p.header_static_key),
         ),
     };
-    (
-        avatar.unwrap_or_else(|| format!("{base}/static/avatar.png")),
-        header.unwrap_or_else(|| format!("{base}/static/header.png")),
-    )
+    let avatar = avatar.unwrap_or_else(|| format!("{base}/static/avatar.png"));
+    let header = header.unwrap_or_else(|| format!("{base}/static/header.png"));
+    Pictures {
+        avatar_static: avatar_static.unwrap_or_else(|| avatar.clone()),
+        header_static: header_static.unwrap_or_else(|| header.clone()),
+        avatar,
+        header,
+    }
 }
 
 pub fn account(state: &AppState, account: &Account) -> Value {
@@ -39,7 +54,7 @@ pub fn account(state: &AppState, account: &Account) -> Value {
     };
     let text = Links { base, rel_me: false };
     let field_links = Links { base, rel_me: true };
-    let (avatar, header) = pictures(state, account);
+    let pictures = pictures(state, account);
     let kind = account.remote.as_ref().map(|r| r.actor_type.as_str());
     let mut value = json!({
         "id": account.id,
@@ -57,11 +72,10 @@ pub fn account(state: &AppState, account: &Account) -> Value {
         "note": crate::domain::text::to_html(&account.note, &text),
         "url": url,
         "uri": account.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_else(|| crate::domain::account::person_id(base, &account.username)),
-        // Still pictures: animated uploads are flattened to their first frame.
-        "avatar": avatar,
-        "avatar_static": avatar,
-        "header": header,
-        "header_static": header,
+        "avatar": pictures.avatar,
+        "avatar_static": pictures.avatar_static,
+        "header": pictures.header,
+        "header_static": pictures.header_static,
         "fields": account.profile.fields.iter().map(|f| json!({
             "name": f.name,
             "value": field_html(&f.value, &field_links),

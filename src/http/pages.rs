@@ -326,7 +326,7 @@ pub async fn profile(
     let (followers, following) = db::federation::counts(&state.db, &account.id).await?;
     // The follow-from-your-server form of an anonymous visitor carries a token of its own.
     let form = (viewer.account.is_none() && account.is_local()).then(|| super::session::form_token(&state));
-    let (avatar, header) = super::entities::pictures(&state, &account);
+    let super::entities::Pictures { avatar, header, .. } = super::entities::pictures(&state, &account);
     let base = state.config.public_url();
     let text_links = crate::domain::text::Links { base, rel_me: false };
     let field_links = crate::domain::text::Links { base, rel_me: true };

@@ -75,7 +75,7 @@ fn render_profile(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse> {
-    let (avatar, header) = super::entities::pictures(state, account);
+    let super::entities::Pictures { avatar, header, .. } = super::entities::pictures(state, account);
     let mut fields: Vec<Ctx> = account
         .profile
         .fields

@@ -249,10 +249,93 @@ pub fn process(data: &[u8], sizes: Sizes, max_pixels: u64) -> Result<Processed, 
     })
 }
 
-/// A profile picture: the largest centred crop of `width`:`height`, scaled down to at most
-/// `width`×`height` (never up), upright, without metadata. Animated images give their first
-/// frame. JPEG out, or PNG when the picture has transparency.
-pub fn profile_picture(data: &[u8], width: u32, height: u32, max_pixels: u64) -> Result<Variant, PhotoError> {
+/// A profile picture: a still, and for an animated GIF the animation too (Mastodon's
+/// `avatar` and `avatar_static`).
+pub struct ProfilePicture {
+    pub still: Variant,
+    pub animated: Option<Variant>,
+}
+
+/// Frames of an animated picture decoded at most, and their pixels in all: an avatar is small,
+/// a GIF claiming thousands of frames is not one.
+const MAX_FRAMES: usize = 300;
+const MAX_ANIMATION_PIXELS: u64 = 150_000_000;
+
+/// [`profile_still`], and for a GIF of several frames the same crop of each frame, as a GIF.
+pub fn profile_picture(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    max_pixels: u64,
+) -> Result<ProfilePicture, PhotoError> {
+    let still = profile_still(data, width, height, max_pixels)?;
+    let probe = probe(data, max_pixels)?;
+    let animated = if probe.format == ImageFormat::Gif {
+        animate(data, &probe, width, height)?
+    } else {
+        None
+    };
+    Ok(ProfilePicture { still, animated })
+}
+
+fn animate(data: &[u8], probe: &Probe, width: u32, height: u32) -> Result<Option<Variant>, PhotoError> {
+    use image::{
+        AnimationDecoder, Frame,
+        codecs::gif::{GifDecoder, GifEncoder, Repeat},
+    };
+    let frame_pixels = u64::from(probe.width) * u64::from(probe.height);
+    let decoder = GifDecoder::new(Cursor::new(data)).map_err(broken)?;
+    let mut frames = Vec::new();
+    for frame in decoder.into_frames() {
+        let frame = frame.map_err(broken)?;
+        if frames.len() == MAX_FRAMES || (frames.len() as u64 + 1) * frame_pixels > MAX_ANIMATION_PIXELS {
+            return Err(PhotoError::Unsupported(format!(
+                "the animation is too long for a profile picture (at most {MAX_FRAMES} frames)"
+            )));
+        }
+        frames.push(frame);
+    }
+    if frames.len() < 2 {
+        return Ok(None);
+    }
+    let ratio = f64::from(width) / f64::from(height);
+    let mut out = Vec::new();
+    let (mut out_w, mut out_h) = (0, 0);
+    {
+        let mut encoder = GifEncoder::new_with_speed(&mut out, 10);
+        encoder.set_repeat(Repeat::Infinite).map_err(broken)?;
+        for frame in frames {
+            let delay = frame.delay();
+            let image = DynamicImage::ImageRgba8(frame.into_buffer());
+            let (iw, ih) = (image.width(), image.height());
+            let (cw, ch) = if f64::from(iw) / f64::from(ih) > ratio {
+                (((f64::from(ih) * ratio).round() as u32).clamp(1, iw), ih)
+            } else {
+                (iw, ((f64::from(iw) / ratio).round() as u32).clamp(1, ih))
+            };
+            let cropped = image.crop_imm((iw - cw) / 2, (ih - ch) / 2, cw, ch);
+            let size = if cw > width { (width, height) } else { (cw, ch) };
+            let scaled = resize(&cropped, size)?;
+            (out_w, out_h) = size;
+            encoder
+                .encode_frame(Frame::from_parts(scaled.into_rgba8(), 0, 0, delay))
+                .map_err(broken)?;
+        }
+    }
+    Ok(Some(Variant {
+        name: "profile-animated",
+        bytes: out,
+        width: out_w,
+        height: out_h,
+        mime: "image/gif",
+        extension: "gif",
+    }))
+}
+
+/// A still profile picture: the largest centred crop of `width`:`height`, scaled down to at
+/// most `width`×`height` (never up), upright, without metadata; an animation's first frame.
+/// JPEG out, or PNG when the picture has transparency.
+pub fn profile_still(data: &[u8], width: u32, height: u32, max_pixels: u64) -> Result<Variant, PhotoError> {
     let probe = probe(data, max_pixels)?;
     let ratio = f64::from(width) / f64::from(height);
     let crop_of = |w: u32, h: u32| -> (u32, u32) {
@@ -408,17 +491,50 @@ mod tests {
             .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
             .expect("png");
         let avatar = profile_picture(&png, 400, 400, 50_000_000).expect("avatar");
+        assert!(avatar.animated.is_none(), "a PNG is a still");
+        let avatar = avatar.still;
         // The largest centred square of a 900×300 picture is 300×300: never scaled up.
         assert_eq!(
             (avatar.width, avatar.height, avatar.mime),
             (300, 300, "image/jpeg")
         );
-        let header = profile_picture(&png, 1500, 500, 50_000_000).expect("header");
+        let header = profile_picture(&png, 1500, 500, 50_000_000)
+            .expect("header")
+            .still;
         assert_eq!((header.width, header.height), (900, 300));
         assert!(
             profile_picture(&png, 400, 400, 1000).is_err(),
             "pixel limit holds"
         );
+    }
+
+    #[test]
+    fn animated_gifs_keep_moving_with_a_still_beside() {
+        use image::{
+            AnimationDecoder, Frame,
+            codecs::gif::{GifDecoder, GifEncoder},
+        };
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut gif);
+            for shade in [0u8, 120, 240] {
+                let frame = image::RgbaImage::from_pixel(600, 300, image::Rgba([shade, 40, 40, 255]));
+                encoder.encode_frame(Frame::new(frame)).expect("frame");
+            }
+        }
+        let picture = profile_picture(&gif, 400, 400, 50_000_000).expect("avatar");
+        let animated = picture.animated.expect("still animated");
+        assert_eq!(
+            (animated.width, animated.height, animated.mime),
+            (300, 300, "image/gif")
+        );
+        let frames = GifDecoder::new(Cursor::new(&animated.bytes))
+            .expect("gif")
+            .into_frames()
+            .count();
+        assert_eq!(frames, 3);
+        assert_eq!((picture.still.width, picture.still.height), (300, 300));
+        assert_ne!(picture.still.mime, "image/gif");
     }
 
     #[test]
