@@ -11,7 +11,8 @@ export CARGO_TERM_COLOR ?= never
 APT_PACKAGES := curl pkg-config build-essential ca-certificates libturbojpeg0-dev \
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
   clang libclang-dev ffmpeg \
-  imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium python3-aiosmtpd
+  imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium python3-aiosmtpd \
+  python3-venv
 BIN := $(CARGO_TARGET_DIR)/release/kaleido
 
 .PHONY: help deps services build run test test-only test-captured lint fmt bench docker docker-test clean-data
@@ -30,6 +31,11 @@ deps: ## install the Debian packages, npm packages and cargo tools the build and
 	@command -v cargo-nextest > /dev/null || cargo install cargo-nextest --locked
 	@[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 	@[ -f web/node_modules/hls.js/dist/hls.min.js ] || npm ci --prefix web --no-audit --no-fund
+	@# Mastodon.py (PyPI), pinned, in a virtualenv beside its script; Debian's python3 makes it.
+	@cmp -s tests/clients/requirements.txt tests/clients/.venv/requirements.txt || { \
+	  /usr/bin/python3 -m venv tests/clients/.venv && \
+	  tests/clients/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt && \
+	  cp tests/clients/requirements.txt tests/clients/.venv/requirements.txt; }
 
 services: deps ## start PostgreSQL and the Garage S3 server the tests use
 	@scripts/postgres.sh ensure

@@ -12,6 +12,7 @@ use crate::{
 };
 
 pub mod mail;
+pub mod oauth;
 pub mod signup;
 pub mod two_factor;
 
@@ -201,19 +202,36 @@ pub struct IssuedToken {
     pub created_at: i64,
 }
 
+/// A token for the password grant: everything a first-party client needs, and admin scopes
+/// for admins (their tools use this grant).
 pub async fn issue_token(db: &Db, account: &Account) -> Result<IssuedToken> {
+    let scope = if account.is_admin {
+        format!("{DEFAULT_SCOPE} admin:read admin:write")
+    } else {
+        DEFAULT_SCOPE.to_owned()
+    };
+    issue_token_for(db, account, &scope, None).await
+}
+
+pub(crate) async fn issue_token_for(
+    db: &Db,
+    account: &Account,
+    scope: &str,
+    app: Option<&db::oauth::App>,
+) -> Result<IssuedToken> {
     let token = random_token();
     let created_at = db::tokens::insert(
         db,
         &uuid::Uuid::now_v7().to_string(),
         &account.id,
         &token_digest(&token),
-        DEFAULT_SCOPE,
+        scope,
+        app.map(|a| (a.id.as_str(), a.name.as_str())),
     )
     .await?;
     Ok(IssuedToken {
         token,
-        scope: DEFAULT_SCOPE.to_owned(),
+        scope: scope.to_owned(),
         created_at,
     })
 }
@@ -251,12 +269,13 @@ pub fn may_log_in(account: &Account) -> Result<()> {
     Ok(())
 }
 
-pub async fn authenticate(db: &Db, token: &str) -> Result<Account> {
-    let account = db::tokens::account_for(db, &token_digest(token))
+/// The account and scopes of a live user token.
+pub async fn authenticate(db: &Db, token: &str) -> Result<(Account, Vec<String>)> {
+    let (account, scope) = db::tokens::account_for(db, &token_digest(token))
         .await?
         .ok_or_else(|| Error::unauthorized("invalid_token", "the access token is invalid or revoked"))?;
     may_log_in(&account)?;
-    Ok(account)
+    Ok((account, scope.split_whitespace().map(str::to_owned).collect()))
 }
 
 /// Checks the current password, then sets a new one. With `end_others`, every other session

@@ -654,3 +654,34 @@ pub async fn status_ids(db: &Db, id: &str) -> Result<Vec<String>> {
             .await?;
     Ok(ids)
 }
+
+/// The other servers this one knows accounts of, as `/api/v1/instance/peers` lists them.
+pub async fn peer_domains(db: &Db) -> Result<Vec<String>> {
+    let domains: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT domain FROM accounts WHERE domain IS NOT NULL ORDER BY domain LIMIT 10000",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(domains)
+}
+
+/// Local posts, sign-ups and logins between two times (epoch ms), for the weekly activity.
+pub async fn activity_between(db: &Db, from: i64, to: i64) -> Result<(i64, i64, i64)> {
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(from)
+            .bind(to)
+            .fetch_one(&db.pool)
+            .await
+    };
+    let statuses =
+        count("SELECT COUNT(*) FROM statuses WHERE uri IS NULL AND published_at >= $1 AND published_at < $2")
+            .await?;
+    let registrations =
+        count("SELECT COUNT(*) FROM accounts WHERE domain IS NULL AND created_at >= $1 AND created_at < $2")
+            .await?;
+    let logins =
+        count("SELECT COUNT(DISTINCT account_id) FROM sessions WHERE created_at >= $1 AND created_at < $2")
+            .await?;
+    Ok((statuses, registrations, logins))
+}

@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod media;
 pub mod mirrors;
 pub mod moderation;
+pub mod oauth;
 pub mod sessions;
 pub mod settings;
 pub mod statuses;
@@ -109,6 +110,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "animated pictures",
         include_str!("../../migrations/sqlite/0012_animated_pictures.sql"),
     ),
+    (
+        13,
+        "oauth apps",
+        include_str!("../../migrations/sqlite/0013_oauth_apps.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -170,6 +176,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "animated pictures",
         include_str!("../../migrations/postgres/0012_animated_pictures.sql"),
+    ),
+    (
+        13,
+        "oauth apps",
+        include_str!("../../migrations/postgres/0013_oauth_apps.sql"),
     ),
 ];
 

@@ -1,25 +1,36 @@
 use super::{Db, now_ms};
 use crate::{domain::account::Account, error::Result};
 
-pub async fn insert(db: &Db, id: &str, account_id: &str, token_sha256: &str, scope: &str) -> Result<i64> {
+/// `app`: the id and name of the app the token is for.
+pub async fn insert(
+    db: &Db,
+    id: &str,
+    account_id: &str,
+    token_sha256: &str,
+    scope: &str,
+    app: Option<(&str, &str)>,
+) -> Result<i64> {
     let created_at = now_ms();
     sqlx::query(
-        "INSERT INTO access_tokens (id, account_id, token_sha256, scope, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO access_tokens (id, account_id, token_sha256, scope, created_at, app_id, name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(account_id)
     .bind(token_sha256)
     .bind(scope)
     .bind(created_at)
+    .bind(app.map(|a| a.0))
+    .bind(app.map_or("", |a| a.1))
     .execute(&db.pool)
     .await?;
     Ok(created_at)
 }
 
-/// The account a live (not revoked) token belongs to.
-pub async fn account_for(db: &Db, token_sha256: &str) -> Result<Option<Account>> {
+/// The account a live (not revoked) token belongs to, and the token's scope.
+pub async fn account_for(db: &Db, token_sha256: &str) -> Result<Option<(Account, String)>> {
     let sql = format!(
-        "SELECT {} FROM access_tokens t JOIN accounts a ON a.id = t.account_id
+        "SELECT {}, t.scope AS token_scope FROM access_tokens t JOIN accounts a ON a.id = t.account_id
          WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND a.domain IS NULL",
         super::accounts::columns_of("a")
     );
@@ -27,7 +38,16 @@ pub async fn account_for(db: &Db, token_sha256: &str) -> Result<Option<Account>>
         .bind(token_sha256)
         .fetch_optional(&db.pool)
         .await?;
-    row.as_ref().map(super::accounts::from_row).transpose()
+    match row {
+        Some(row) => {
+            use sqlx::Row;
+            Ok(Some((
+                super::accounts::from_row(&row)?,
+                row.try_get("token_scope")?,
+            )))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Revokes the token; true when a live token was revoked.
@@ -86,4 +106,14 @@ pub async fn revoke_by_id(db: &Db, account_id: &str, id: &str) -> Result<bool> {
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The app a user token was issued to, if any.
+pub async fn app_of(db: &Db, token_sha256: &str) -> Result<Option<String>> {
+    let app: Option<Option<String>> =
+        sqlx::query_scalar("SELECT app_id FROM access_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL")
+            .bind(token_sha256)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(app.flatten())
 }

@@ -204,6 +204,11 @@ const ACCEPTED: &[AcceptedType] = &[
     },
 ];
 
+/// Every type an upload may have, as the instance endpoint lists them.
+pub fn accepted_mimes() -> impl Iterator<Item = &'static str> {
+    ACCEPTED.iter().map(|t| t.mime)
+}
+
 pub fn accepted_type(mime: &str) -> Option<&'static AcceptedType> {
     ACCEPTED.iter().find(|t| t.mime == mime)
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod media;
+pub mod scope;
 pub mod status;
 pub mod text;
 pub mod time;

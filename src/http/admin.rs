@@ -18,19 +18,6 @@ use crate::{
     state::AppState,
 };
 
-/// `GET /api/v1/instance/rules`.
-pub async fn rules(state: web::Data<AppState>) -> HttpResponse {
-    let rules: Vec<Value> = state
-        .config
-        .registrations
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, text)| json!({ "id": (i + 1).to_string(), "text": text, "hint": "" }))
-        .collect();
-    HttpResponse::Ok().json(rules)
-}
-
 /// Mastodon's Admin::Account.
 pub async fn admin_account(state: &AppState, account: &Account) -> Result<Value> {
     let details = db::accounts::sign_up_details(&state.db, &account.id).await?;

@@ -60,12 +60,33 @@ fn credential(req: &HttpRequest) -> Result<Credential> {
         .map_or(Credential::None, |c| Credential::Session(c.value().to_owned())))
 }
 
-async fn resolve(state: &AppState, credential: Credential) -> Result<Option<(Account, Option<String>)>> {
+/// How a request is signed in: a browser session (with its CSRF token) or a token (with its
+/// scopes).
+enum Access {
+    Session(String),
+    Token(Vec<String>),
+}
+
+async fn resolve(state: &AppState, credential: Credential) -> Result<Option<(Account, Access)>> {
     match credential {
-        Credential::Bearer(token) => Ok(Some((accounts::authenticate(&state.db, &token).await?, None))),
+        Credential::Bearer(token) => match accounts::authenticate(&state.db, &token).await {
+            Ok((account, scopes)) => Ok(Some((account, Access::Token(scopes)))),
+            // An app's own token is valid, but there is nobody signed in behind it.
+            Err(e)
+                if e.kind == Kind::Unauthorized
+                    && accounts::oauth::app_for_token(&state.db, &token).await?.is_some() =>
+            {
+                Err(Error::new(
+                    Kind::Forbidden,
+                    "app_token",
+                    "this is an app's own token: a person has to sign in for this",
+                ))
+            }
+            Err(e) => Err(e),
+        },
         Credential::Session(cookie) => Ok(accounts::session(&state.db, &cookie)
             .await?
-            .map(|(a, csrf)| (a, Some(csrf)))),
+            .map(|(a, csrf)| (a, Access::Session(csrf)))),
         Credential::None => Ok(None),
     }
 }
@@ -84,6 +105,7 @@ impl FromRequest for CurrentAccount {
         let state = state_of(req);
         let credential = credential(req);
         let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let needed = super::scopes::required(req.method(), req.path());
         let sent_csrf = req
             .headers()
             .get(CSRF_HEADER)
@@ -91,17 +113,29 @@ impl FromRequest for CurrentAccount {
             .map(str::to_owned);
         Box::pin(async move {
             let (state, credential) = (state?, credential?);
-            let Some((account, csrf)) = resolve(&state, credential).await? else {
+            let Some((account, access)) = resolve(&state, credential).await? else {
                 return Err(Error::unauthorized("invalid_token", "this needs an access token"));
             };
-            if let Some(expected) = csrf.filter(|_| unsafe_method) {
-                let ok = sent_csrf.is_some_and(|sent| accounts::same_secret(&sent, &expected));
-                if !ok {
-                    return Err(Error::new(
-                        Kind::Forbidden,
-                        "invalid_csrf_token",
-                        "the form has expired; reload the page",
-                    ));
+            match access {
+                Access::Session(expected) if unsafe_method => {
+                    let ok = sent_csrf.is_some_and(|sent| accounts::same_secret(&sent, &expected));
+                    if !ok {
+                        return Err(Error::new(
+                            Kind::Forbidden,
+                            "invalid_csrf_token",
+                            "the form has expired; reload the page",
+                        ));
+                    }
+                }
+                Access::Session(_) => {}
+                Access::Token(scopes) => {
+                    if !crate::domain::scope::covers(&scopes, needed) {
+                        return Err(Error::new(
+                            Kind::Forbidden,
+                            "insufficient_scope",
+                            format!("this token lacks the scope {needed} this needs"),
+                        ));
+                    }
                 }
             }
             Ok(CurrentAccount(account))
@@ -121,9 +155,12 @@ impl FromRequest for Viewer {
             // A stale cookie on a public page is simply no login.
             let resolved = resolve(&state, credential).await.ok().flatten();
             Ok(match resolved {
-                Some((account, csrf_token)) => Viewer {
+                Some((account, access)) => Viewer {
                     account: Some(account),
-                    csrf_token,
+                    csrf_token: match access {
+                        Access::Session(csrf) => Some(csrf),
+                        Access::Token(_) => None,
+                    },
                 },
                 None => Viewer {
                     account: None,

@@ -22,6 +22,7 @@ pub async fn upload(
     let mut upload = None;
     let mut file_name = None;
     let mut description = None;
+    let mut focus = None;
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| Error::bad_request(format!("malformed multipart body: {e}")))?;
         match field.name().unwrap_or_default() {
@@ -34,6 +35,13 @@ pub async fn upload(
                 upload = Some(ingest::spool(&mut field, limit, &state.config.storage.tmp_path).await?);
             }
             "description" => description = Some(read_text(&mut field).await?),
+            // Checked before the file is stored: a bad focus refuses the upload whole.
+            "focus" => {
+                let raw = read_text(&mut field).await?;
+                focus = Some(Focus::parse(&raw).ok_or_else(|| {
+                    Error::unprocessable("focus must be \"x,y\" with both between -1.0 and 1.0")
+                })?);
+            }
             _ => {
                 // Unknown fields are drained and ignored, as Mastodon does.
                 while let Some(chunk) = field.next().await {
@@ -43,7 +51,11 @@ pub async fn upload(
         }
     }
     let upload = upload.ok_or_else(|| Error::unprocessable("the form has no `file` field"))?;
-    let media = ingest::accept(&state, &current.0.id, upload, description, file_name.as_deref()).await?;
+    let mut media = ingest::accept(&state, &current.0.id, upload, description, file_name.as_deref()).await?;
+    if focus.is_some() {
+        db::media::update_details(&state.db, &media.id, media.description.as_deref(), focus).await?;
+        media.focus = focus;
+    }
     let status = if media.state == MediaState::Ready {
         StatusCode::OK
     } else {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod admin_pages;
+pub mod apps;
 pub mod auth;
 pub mod beacons;
 pub mod body;
@@ -10,6 +11,7 @@ pub mod entities;
 pub mod federation;
 pub mod files;
 pub mod health;
+pub mod instance;
 pub mod interactions;
 pub mod mail_links;
 pub mod media;
@@ -21,6 +23,7 @@ pub mod oembed;
 pub mod pages;
 pub mod range;
 mod request_id;
+pub mod scopes;
 pub mod session;
 pub mod settings;
 pub mod signup;
@@ -58,6 +61,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
             web::scope("")
                 .wrap(middleware::from_fn(request_id::request_id))
                 .wrap(middleware::Compress::default())
+                // Rails answers `/api/v1/instance/` as `/api/v1/instance`, and clients (Mastodon.py)
+                // send the slash.
+                .wrap(middleware::NormalizePath::trim())
                 .route("/", web::get().to(pages::index))
                 .route("/login", web::get().to(session::login_form))
                 .route("/login", web::post().to(session::login))
@@ -162,6 +168,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/metrics", web::get().to(mirrors::metrics))
                 .route("/oauth/token", web::post().to(oauth::token))
+                .route("/oauth/authorize", web::get().to(apps::authorize))
+                .route("/oauth/authorize", web::post().to(apps::decide))
+                .route("/api/v1/apps", web::post().to(apps::create))
+                .route("/api/v1/apps/verify_credentials", web::get().to(apps::verify))
+                .route(
+                    "/.well-known/oauth-authorization-server",
+                    web::get().to(apps::metadata),
+                )
                 .route("/oauth/revoke", web::post().to(oauth::revoke))
                 .route(
                     "/api/v1/accounts/verify_credentials",
@@ -185,7 +199,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     "/api/v1/profile/header",
                     web::delete().to(accounts::remove_picture),
                 )
-                .route("/api/v1/instance/rules", web::get().to(admin::rules))
+                .route("/api/v1/instance", web::get().to(instance::v1))
+                .route("/api/v2/instance", web::get().to(instance::v2))
+                .route("/api/v1/instance/rules", web::get().to(instance::rules_list))
+                .route("/api/v1/instance/peers", web::get().to(instance::peers))
+                .route("/api/v1/instance/activity", web::get().to(instance::activity))
+                .route(
+                    "/api/v1/instance/extended_description",
+                    web::get().to(instance::extended_description),
+                )
                 .route("/api/v1/admin/accounts", web::get().to(admin::accounts_v1))
                 .route("/api/v2/admin/accounts", web::get().to(admin::accounts_v2))
                 .route("/api/v1/admin/accounts/{id}", web::get().to(admin::account))
@@ -265,6 +287,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     web::delete().to(moderation::unblock_domain),
                 )
                 .route("/api/v2/media", web::post().to(media::upload))
+                .route("/api/v1/media", web::post().to(media::upload))
                 .route(
                     "/api/v1/tus",
                     web::method(actix_web::http::Method::OPTIONS).to(tus::options),

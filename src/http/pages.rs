@@ -21,6 +21,14 @@ pub struct Templates {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "oauth_authorize.html",
+        include_str!("../../web/templates/oauth_authorize.html"),
+    ),
+    (
+        "oauth_code.html",
+        include_str!("../../web/templates/oauth_code.html"),
+    ),
     ("base.html", include_str!("../../web/templates/base.html")),
     ("grid.html", include_str!("../../web/templates/grid.html")),
     ("index.html", include_str!("../../web/templates/index.html")),

@@ -1,0 +1,69 @@
+"""What an app built on Mastodon.py does, against a Kaleido instance.
+
+  mastodon_py.py register URL           -> {"client_id", "client_secret", "auth_url"}
+  mastodon_py.py use URL ID SECRET CODE AVATAR PHOTO
+                                        -> what each call answered, as JSON
+
+The code comes from the consent page (the Rust test drives Chromium through it). Every answer
+the test checks is printed; an exception ends the script with its message.
+"""
+import json
+import sys
+import time
+
+from mastodon import Mastodon
+
+SCOPES = ["read", "write", "follow"]
+
+
+def register(url):
+    client_id, client_secret = Mastodon.create_app(
+        "Mastodon.py in the tests", api_base_url=url, scopes=SCOPES, website="https://example.org/app"
+    )
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=url)
+    auth_url = api.auth_request_url(scopes=SCOPES, allow_http=True)
+    print(json.dumps({"client_id": client_id, "client_secret": client_secret, "auth_url": auth_url}))
+
+
+def use(url, client_id, client_secret, code, avatar, photo):
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=url)
+    token = api.log_in(code=code, scopes=SCOPES, allow_http=True)
+    out = {"token": bool(token)}
+    instance = api.instance()
+    out["instance_version"] = instance["version"]
+    out["max_characters"] = instance["configuration"]["statuses"]["max_characters"]
+    out["verified"] = api.account_verify_credentials()["username"]
+    me = api.account_update_credentials(
+        display_name="Py Thon", note="Written by #MastodonPy", avatar=avatar,
+        fields=[("Made with", "Mastodon.py")],
+    )
+    out["display_name"] = me["display_name"]
+    out["avatar"] = me["avatar"]
+    out["fields"] = [[f["name"], f["value"]] for f in me["fields"]]
+    media = api.media_post(photo, mime_type="image/jpeg", description="a test photo", focus=(0.5, -0.25))
+    for _ in range(100):
+        if media.get("url"):
+            break
+        time.sleep(0.1)
+        media = api.media(media["id"])
+    out["focus"] = [media["meta"]["focus"]["x"], media["meta"]["focus"]["y"]]
+    status = api.status_post("Hello from Mastodon.py", media_ids=[media["id"]], visibility="public")
+    out["status_text"] = status["content"]
+    home = api.timeline_home(limit=5)
+    out["home_first"] = home[0]["id"] == status["id"]
+    favourited = api.status_favourite(status["id"])
+    out["favourited"] = favourited["favourited"]
+    api.revoke_access_token(allow_http=True)
+    try:
+        api.account_verify_credentials()
+        out["revoked"] = False
+    except Exception:  # any refusal: the token is dead
+        out["revoked"] = True
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "register":
+        register(sys.argv[2])
+    else:
+        use(*sys.argv[2:8])
