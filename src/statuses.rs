@@ -252,3 +252,42 @@ pub async fn timeline(
     let statuses = db::statuses::timeline(&state.db, timeline, page).await?;
     hydrate(state, statuses, viewer).await
 }
+
+/// [`create`] under an app's Idempotency-Key: the same key (from the same account, within an
+/// hour) gives back the post the first request made instead of a second one.
+pub async fn create_once(
+    state: &AppState,
+    author: &Account,
+    new: NewStatus,
+    key: Option<&str>,
+) -> Result<(Status, Vec<Media>)> {
+    let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+        return create(state, author, new).await;
+    };
+    if key.len() > 255 {
+        return Err(Error::bad_request(
+            "the Idempotency-Key is longer than 255 characters",
+        ));
+    }
+    // The first request may still be posting (uploading checks take a moment): wait for it.
+    for _ in 0..50 {
+        match db::statuses::claim_key(&state.db, &author.id, key).await? {
+            db::statuses::Claim::Fresh => {
+                let made = create(state, author, new).await;
+                let status_id = made.as_ref().ok().map(|(s, _)| s.id.clone());
+                db::statuses::finish_key(&state.db, &author.id, key, status_id.as_deref()).await?;
+                return made;
+            }
+            db::statuses::Claim::Done(id) => {
+                let (status, _, media) = fetch(state, &id, Some(author)).await?;
+                return Ok((status, media));
+            }
+            db::statuses::Claim::Busy => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    Err(Error::new(
+        crate::error::Kind::Conflict,
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being handled",
+    ))
+}

@@ -15,6 +15,7 @@ pub mod media;
 pub mod mirrors;
 pub mod moderation;
 pub mod oauth;
+pub mod relations;
 pub mod sessions;
 pub mod settings;
 pub mod statuses;
@@ -115,6 +116,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "oauth apps",
         include_str!("../../migrations/sqlite/0013_oauth_apps.sql"),
     ),
+    (
+        14,
+        "idempotency keys",
+        include_str!("../../migrations/sqlite/0014_idempotency.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -181,6 +187,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "oauth apps",
         include_str!("../../migrations/postgres/0013_oauth_apps.sql"),
+    ),
+    (
+        14,
+        "idempotency keys",
+        include_str!("../../migrations/postgres/0014_idempotency.sql"),
     ),
 ];
 

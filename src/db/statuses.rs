@@ -497,3 +497,88 @@ pub async fn usage(db: &Db, month_ago: i64, half_year_ago: i64) -> Result<(i64, 
     };
     Ok((posts, active(month_ago).await?, active(half_year_ago).await?))
 }
+
+/// The statuses `account_id` favourited, newest like first: (like id, status). `max_id` pages
+/// by like id, as Mastodon pages favourites.
+pub async fn favourited_by_account(
+    db: &Db,
+    account_id: &str,
+    max_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, Status)>> {
+    let sql = format!(
+        "SELECT f.id AS like_id, {COLUMNS} FROM favourites f JOIN statuses s ON s.id = f.status_id
+         WHERE f.account_id = $1 AND ($2 IS NULL OR f.id < $2) ORDER BY f.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(max_id)
+        .bind(limit.clamp(1, 40))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("like_id")?, from_row(row)?)))
+        .collect()
+}
+
+/// What an Idempotency-Key found.
+pub enum Claim {
+    /// The key is new and now ours: make the post, then `finish_key`.
+    Fresh,
+    /// A post was made with this key already.
+    Done(String),
+    /// Another request with this key is still making its post.
+    Busy,
+}
+
+const KEY_HOURS_MS: i64 = 3600 * 1000;
+
+pub async fn claim_key(db: &Db, account_id: &str, key: &str) -> Result<Claim> {
+    let now = now_ms();
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(now - KEY_HOURS_MS)
+        .execute(&db.pool)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (account_id, idempotency_key, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(account_id)
+    .bind(key)
+    .bind(now)
+    .execute(&db.pool)
+    .await;
+    match inserted {
+        Ok(_) => Ok(Claim::Fresh),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            let status: Option<Option<String>> = sqlx::query_scalar(
+                "SELECT status_id FROM idempotency_keys WHERE account_id = $1 AND idempotency_key = $2",
+            )
+            .bind(account_id)
+            .bind(key)
+            .fetch_optional(&db.pool)
+            .await?;
+            Ok(match status.flatten() {
+                Some(id) => Claim::Done(id),
+                None => Claim::Busy,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records the post made under a key, or (None) gives the key up after a failure.
+pub async fn finish_key(db: &Db, account_id: &str, key: &str, status_id: Option<&str>) -> Result<()> {
+    let query = match status_id {
+        Some(_) => {
+            "UPDATE idempotency_keys SET status_id = $3 WHERE account_id = $1 AND idempotency_key = $2"
+        }
+        None => "DELETE FROM idempotency_keys WHERE account_id = $1 AND idempotency_key = $2 AND $3 IS NULL",
+    };
+    sqlx::query(query)
+        .bind(account_id)
+        .bind(key)
+        .bind(status_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

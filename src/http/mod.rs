@@ -13,6 +13,7 @@ pub mod files;
 pub mod health;
 pub mod instance;
 pub mod interactions;
+pub mod lists;
 pub mod mail_links;
 pub mod media;
 pub mod mirrors;
@@ -186,6 +187,57 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     web::get().to(accounts::relationships),
                 )
                 .route("/api/v1/accounts/lookup", web::get().to(accounts::lookup))
+                .route("/api/v1/accounts/search", web::get().to(lists::search_accounts))
+                .route("/api/v1/accounts/{id}/followers", web::get().to(lists::relations))
+                .route("/api/v1/accounts/{id}/following", web::get().to(lists::relations))
+                .route(
+                    "/api/v1/statuses/{id}/favourited_by",
+                    web::get().to(lists::interactions),
+                )
+                .route(
+                    "/api/v1/statuses/{id}/reblogged_by",
+                    web::get().to(lists::interactions),
+                )
+                .route("/api/v1/blocks", web::get().to(lists::shunned))
+                .route("/api/v1/mutes", web::get().to(lists::shunned))
+                .route("/api/v1/favourites", web::get().to(lists::favourites))
+                .route("/api/v1/preferences", web::get().to(lists::preferences))
+                .route("/api/v1/markers", web::get().to(lists::markers))
+                .route("/api/v1/bookmarks", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/lists", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/filters", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v2/filters", web::get().to(lists::nothing_yet_signed_in))
+                .route(
+                    "/api/v1/conversations",
+                    web::get().to(lists::nothing_yet_signed_in),
+                )
+                .route(
+                    "/api/v1/followed_tags",
+                    web::get().to(lists::nothing_yet_signed_in),
+                )
+                .route(
+                    "/api/v1/featured_tags",
+                    web::get().to(lists::nothing_yet_signed_in),
+                )
+                .route(
+                    "/api/v1/domain_blocks",
+                    web::get().to(lists::nothing_yet_signed_in),
+                )
+                .route(
+                    "/api/v1/endorsements",
+                    web::get().to(lists::nothing_yet_signed_in),
+                )
+                .route(
+                    "/api/v1/announcements",
+                    web::get().to(lists::nothing_yet_signed_in),
+                )
+                .route("/api/v2/suggestions", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/suggestions", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/custom_emojis", web::get().to(lists::nothing_yet))
+                .route("/api/v1/trends", web::get().to(lists::nothing_yet))
+                .route("/api/v1/trends/tags", web::get().to(lists::nothing_yet))
+                .route("/api/v1/trends/statuses", web::get().to(lists::nothing_yet))
+                .route("/api/v1/trends/links", web::get().to(lists::nothing_yet))
                 .route(
                     "/api/v1/accounts/update_credentials",
                     web::patch().to(accounts::update_credentials),

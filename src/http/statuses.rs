@@ -33,7 +33,12 @@ pub async fn create(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let request: CreateRequest = body::parse(&req, &bytes)?;
-    let (status, media) = statuses::create(
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (status, media) = statuses::create_once(
         &state,
         &current.0,
         NewStatus {
@@ -44,6 +49,7 @@ pub async fn create(
             spoiler_text: request.spoiler_text,
             in_reply_to_id: request.in_reply_to_id,
         },
+        key.as_deref(),
     )
     .await?;
     Ok(HttpResponse::Ok().json(entities::status(&state, &status, &current.0, &media)))

@@ -1,0 +1,208 @@
+//! The lists apps open on a tab: followers and following (hidden when the owner hides them),
+//! who liked or boosted a post, blocks, mutes, favourites, account search; and, where Kaleido
+//! has no such thing yet, the honest empty answers apps expect rather than a 404.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    accounts::visible_account,
+    auth::{CurrentAccount, Viewer},
+    entities,
+};
+use crate::{
+    db::{
+        self,
+        relations::{Relation, list},
+    },
+    domain::account::Account,
+    error::Result,
+    social,
+    state::AppState,
+    statuses,
+};
+
+#[derive(Deserialize)]
+pub struct Paging {
+    max_id: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Accounts with Mastodon's `Link` to the next page.
+async fn accounts_page(
+    state: &AppState,
+    req: &HttpRequest,
+    rows: Vec<(String, Account)>,
+) -> Result<HttpResponse> {
+    let mut response = HttpResponse::Ok();
+    if let Some((last, _)) = rows.last() {
+        let base = format!("{}{}", state.config.public_url(), req.path());
+        response.insert_header((header::LINK, format!("<{base}?max_id={last}>; rel=\"next\"")));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (_, account) in &rows {
+        out.push(entities::account_with_counts(state, account).await?);
+    }
+    Ok(response.json(out))
+}
+
+/// `GET /api/v1/accounts/:id/followers` and `/following`.
+pub async fn relations(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    req: HttpRequest,
+    id: web::Path<String>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse> {
+    let account = visible_account(&state, &id, viewer.account.as_ref()).await?;
+    let own = viewer.account.as_ref().is_some_and(|v| v.id == account.id);
+    if account.profile.hide_collections && !own {
+        return Ok(HttpResponse::Ok().json(Vec::<Value>::new()));
+    }
+    let relation = if req.path().ends_with("/followers") {
+        Relation::Followers(&account.id)
+    } else {
+        Relation::Following(&account.id)
+    };
+    let rows = list(
+        &state.db,
+        relation,
+        paging.max_id.as_deref(),
+        paging.limit.unwrap_or(40),
+    )
+    .await?;
+    accounts_page(&state, &req, rows).await
+}
+
+/// `GET /api/v1/statuses/:id/favourited_by` and `/reblogged_by`, of a post the viewer may see.
+pub async fn interactions(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    req: HttpRequest,
+    id: web::Path<String>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse> {
+    let (status, _, _) = statuses::fetch(&state, &id, viewer.account.as_ref()).await?;
+    let relation = if req.path().ends_with("/favourited_by") {
+        Relation::FavouritedBy(&status.id)
+    } else {
+        Relation::RebloggedBy(&status.id)
+    };
+    let rows = list(
+        &state.db,
+        relation,
+        paging.max_id.as_deref(),
+        paging.limit.unwrap_or(40),
+    )
+    .await?;
+    accounts_page(&state, &req, rows).await
+}
+
+/// `GET /api/v1/blocks` and `/api/v1/mutes`: the caller's own.
+pub async fn shunned(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse> {
+    let relation = if req.path().ends_with("/blocks") {
+        Relation::Blocked(&current.0.id)
+    } else {
+        Relation::Muted(&current.0.id)
+    };
+    let rows = list(
+        &state.db,
+        relation,
+        paging.max_id.as_deref(),
+        paging.limit.unwrap_or(40),
+    )
+    .await?;
+    accounts_page(&state, &req, rows).await
+}
+
+/// `GET /api/v1/favourites`: what the caller liked, newest like first, that they may still see.
+pub async fn favourites(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse> {
+    let rows = db::statuses::favourited_by_account(
+        &state.db,
+        &current.0.id,
+        paging.max_id.as_deref(),
+        paging.limit.unwrap_or(20),
+    )
+    .await?;
+    let mut response = HttpResponse::Ok();
+    if let Some((last, _)) = rows.last() {
+        let base = format!("{}{}", state.config.public_url(), req.path());
+        response.insert_header((header::LINK, format!("<{base}?max_id={last}>; rel=\"next\"")));
+    }
+    let visible = rows
+        .into_iter()
+        .map(|(_, s)| s)
+        .filter(|s| statuses::can_see(s, Some(&current.0)))
+        .collect();
+    let items = statuses::hydrate(&state, visible, Some(&current.0)).await?;
+    Ok(response.json(
+        items
+            .iter()
+            .map(|i| entities::status_full(&state, i))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AccountSearch {
+    q: String,
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
+    resolve: bool,
+}
+
+/// `GET /api/v1/accounts/search?q=`: the same lookups as `/api/v2/search`, accounts only.
+pub async fn search_accounts(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    query: web::Query<AccountSearch>,
+) -> Result<HttpResponse> {
+    let found = social::search(&state, &query.q, query.resolve, viewer.account.as_ref()).await?;
+    let mut out = Vec::with_capacity(found.accounts.len());
+    for account in found
+        .accounts
+        .iter()
+        .filter(|a| a.standing.approved && !a.standing.gone())
+    {
+        out.push(entities::account_with_counts(&state, account).await?);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `GET /api/v1/preferences`: the account's posting defaults, as Mastodon names them.
+pub async fn preferences(current: CurrentAccount) -> HttpResponse {
+    let p = &current.0.profile;
+    HttpResponse::Ok().json(json!({
+        "posting:default:visibility": p.default_privacy,
+        "posting:default:sensitive": p.default_sensitive,
+        "posting:default:language": p.default_language,
+        "reading:expand:media": "default",
+        "reading:expand:spoilers": false,
+    }))
+}
+
+/// What Kaleido has none of yet (lists, filters, announcements, custom emoji, trends,
+/// suggestions, bookmarks, conversations): an empty list, which is true, rather than a 404
+/// that apps show as an error. Signed-in only where Mastodon's are.
+pub async fn nothing_yet_signed_in(_current: CurrentAccount) -> HttpResponse {
+    HttpResponse::Ok().json(Vec::<Value>::new())
+}
+
+pub async fn nothing_yet(_viewer: Viewer) -> HttpResponse {
+    HttpResponse::Ok().json(Vec::<Value>::new())
+}
+
+/// `GET /api/v1/markers`: none are stored yet, so none are answered.
+pub async fn markers(_current: CurrentAccount) -> HttpResponse {
+    HttpResponse::Ok().json(json!({}))
+}
