@@ -73,13 +73,13 @@ pub async fn confirm(db: &Db, account_id: &str, email: &str) -> Result<bool> {
 pub async fn account_by_email(db: &Db, email: &str) -> Result<Option<Account>> {
     let sql = format!(
         "SELECT {} FROM accounts WHERE email = $1 AND domain IS NULL",
-        super::accounts::columns_of("accounts")
+        crate::db::accounts::columns_of("accounts")
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(email)
         .fetch_optional(&db.pool)
         .await?;
-    row.as_ref().map(super::accounts::from_row).transpose()
+    row.as_ref().map(crate::db::accounts::from_row).transpose()
 }
 
 /// The address mail for this account goes to: only a confirmed one.

@@ -23,7 +23,7 @@ pub async fn list(
     max_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<(String, Account)>> {
-    let columns = super::accounts::columns_of("a");
+    let columns = crate::db::accounts::columns_of("a");
     let (from, key) = match relation {
         Relation::Followers(id) => (
             "follows r JOIN accounts a ON a.id = r.account_id WHERE r.target_id = $1 AND r.state = 'accepted'",
@@ -67,6 +67,6 @@ pub async fn list(
         .fetch_all(&db.pool)
         .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("cursor")?, super::accounts::from_row(row)?)))
+        .map(|row| Ok((row.try_get("cursor")?, crate::db::accounts::from_row(row)?)))
         .collect()
 }

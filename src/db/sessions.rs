@@ -30,7 +30,7 @@ pub async fn lookup(db: &Db, token_sha256: &str) -> Result<Option<(Account, Stri
     let sql = format!(
         "SELECT {}, s.csrf_token FROM sessions s JOIN accounts a ON a.id = s.account_id
          WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND a.domain IS NULL",
-        super::accounts::columns_of("a")
+        crate::db::accounts::columns_of("a")
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(token_sha256)
@@ -39,7 +39,7 @@ pub async fn lookup(db: &Db, token_sha256: &str) -> Result<Option<(Account, Stri
         .await?;
     match row {
         Some(row) => Ok(Some((
-            super::accounts::from_row(&row)?,
+            crate::db::accounts::from_row(&row)?,
             row.try_get("csrf_token")?,
         ))),
         None => Ok(None),

@@ -32,7 +32,7 @@ pub async fn account_for(db: &Db, token_sha256: &str) -> Result<Option<(Account,
     let sql = format!(
         "SELECT {}, t.scope AS token_scope FROM access_tokens t JOIN accounts a ON a.id = t.account_id
          WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND a.domain IS NULL",
-        super::accounts::columns_of("a")
+        crate::db::accounts::columns_of("a")
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(token_sha256)
@@ -42,7 +42,7 @@ pub async fn account_for(db: &Db, token_sha256: &str) -> Result<Option<(Account,
         Some(row) => {
             use sqlx::Row;
             Ok(Some((
-                super::accounts::from_row(&row)?,
+                crate::db::accounts::from_row(&row)?,
                 row.try_get("token_scope")?,
             )))
         }
