@@ -87,3 +87,23 @@ async fn mastodon_py_signs_in_and_does_what_an_app_does() {
     assert_eq!(out["favourited"], true);
     assert_eq!(out["revoked"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mastodon_py_signs_up_where_sign_ups_are_open() {
+    let app = common::start_with(common::Backend::SqliteLocal, |c| {
+        c.registrations.mode = kaleido::config::RegistrationMode::Open;
+    })
+    .await;
+    let url = app.url.clone();
+    let out = tokio::task::spawn_blocking(move || python(&["signup", &url, "newpy"]))
+        .await
+        .expect("join");
+    assert_eq!(out["username"], "newpy");
+    assert_eq!(out["privacy"], "public");
+    assert!(
+        kaleido::db::accounts::by_username(app.db(), "newpy")
+            .await
+            .expect("db")
+            .is_some_and(|a| a.standing.approved)
+    );
+}

@@ -3,6 +3,7 @@
   mastodon_py.py register URL           -> {"client_id", "client_secret", "auth_url"}
   mastodon_py.py use URL ID SECRET CODE AVATAR PHOTO
                                         -> what each call answered, as JSON
+  mastodon_py.py signup URL USERNAME    -> the new account as the app sees it
 
 The code comes from the consent page (the Rust test drives Chromium through it). Every answer
 the test checks is printed; an exception ends the script with its message.
@@ -62,8 +63,19 @@ def use(url, client_id, client_secret, code, avatar, photo):
     print(json.dumps(out))
 
 
+def signup(url, username):
+    client_id, client_secret = Mastodon.create_app("Mastodon.py signing up", api_base_url=url, scopes=SCOPES)
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=url)
+    api.create_account(username, "a long enough password", f"{username}@example.org", agreement=True,
+                       locale="en", scopes=SCOPES)
+    me = api.account_verify_credentials()
+    print(json.dumps({"username": me["username"], "privacy": me["source"]["privacy"]}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "register":
         register(sys.argv[2])
+    elif sys.argv[1] == "signup":
+        signup(sys.argv[2], sys.argv[3])
     else:
         use(*sys.argv[2:8])
