@@ -3,24 +3,10 @@
 //   node oauth-consent.mjs AUTHORIZE_URL USERNAME PASSWORD approve|deny
 // Prints one JSON line: the scopes listed, the app named, and where the browser ended (the
 // redirect with its code, or the page showing an out-of-band code).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { open } from "./chromium.mjs";
 
 const [authorizeUrl, username, password, decision] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "kaleido-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const page = context.pages()[0] || (await context.newPage());
-const problems = [];
-page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+const { context, page, problems } = await open({ failedResponses: false });
 // The app's own redirect URI is not served by anyone here: record where it went, and stop.
 // Chromium follows the server's redirect itself and nothing serves the app's address: the
 // request it makes there shows where the answer sent it.

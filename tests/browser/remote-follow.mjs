@@ -2,28 +2,11 @@
 // type your address, log in at home, press Follow, see it accepted. Usage:
 //   node remote-follow.mjs PROFILE_URL ADDRESS PASSWORD
 // Prints one JSON line; exits non-zero with the reason when a step fails.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { open } from "./chromium.mjs";
 
 const [profileUrl, address, password] = process.argv.slice(2);
 const username = address.split("@")[0];
-const profile = mkdtempSync(join(tmpdir(), "kaleido-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const page = context.pages()[0] || (await context.newPage());
-const problems = [];
-page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-page.on("response", (response) => {
-  if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
-});
+const { context, page, problems } = await open();
 
 try {
   await page.goto(profileUrl);

@@ -4,27 +4,10 @@
 //   node signup.mjs SIGNUP_URL USERNAME PASSWORD AVATAR_PATH [pending]
 // With `pending`, the sign-up waits for approval: the script checks the page that says so and
 // stops. Prints one JSON line; exits non-zero with the reason when a step fails.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { open } from "./chromium.mjs";
 
 const [signupUrl, username, password, avatar, pending] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "kaleido-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const page = context.pages()[0] || (await context.newPage());
-const problems = [];
-page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-page.on("response", (response) => {
-  if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
-});
+const { context, page, problems } = await open();
 
 try {
   await page.goto(signupUrl);

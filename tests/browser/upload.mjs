@@ -2,32 +2,15 @@
 // page, posts, and reports what the post page shows. Usage:
 //   node upload.mjs BASE_URL USERNAME PASSWORD PHOTO1 PHOTO2
 // Prints one JSON line; exits non-zero with the reason when a step fails.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { open } from "./chromium.mjs";
 
 const [base, username, password, first, second] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "kaleido-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const page = context.pages()[0] || (await context.newPage());
-const problems = [];
-page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+const { context, page, problems } = await open();
 page.on("console", (message) => {
-  // Failed loads are reported with their address by the response listener below.
+  // Failed loads are reported with their address by the response listener of chromium.mjs.
   if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
     problems.push(`console: ${message.text()}`);
   }
-});
-page.on("response", (response) => {
-  if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
 });
 
 try {
