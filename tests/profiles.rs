@@ -173,6 +173,8 @@ both_backends!(every_credential_mastodon_takes, |backend| async move {
         json!({"note": "y".repeat(501)}),
         json!({"locked": "perhaps"}),
         json!({"source": {"privacy": "everyone"}}),
+        json!({"attribution_domains": ["foxes.example"]}),
+        json!({"source": {"quote_policy": "nobody"}}),
     ] {
         let (status, body) = patch_json(&app, &token, bad.clone()).await;
         assert_eq!(status, 422, "{bad} -> {body}");

@@ -189,6 +189,7 @@ pub async fn answer_request(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct SourceUpdate {
     privacy: Option<String>,
     #[serde(default, deserialize_with = "super::body::flex_bool")]
@@ -196,8 +197,10 @@ pub struct SourceUpdate {
     language: Option<String>,
 }
 
-/// Everything Mastodon's `update_credentials` takes; unknown keys are left alone, as there.
+/// Everything Mastodon's `update_credentials` takes that Kaleido keeps. Anything else (say
+/// `attribution_domains`) is refused with 422 naming it, rather than answered 200 and dropped.
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct CredentialsUpdate {
     display_name: Option<String>,
     note: Option<String>,
