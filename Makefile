@@ -29,7 +29,9 @@ deps: ## install the Debian packages, npm packages and cargo tools the build and
 	@# install Debian's when there is none.
 	@command -v npm > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm > /dev/null; }
 	@command -v cargo-nextest > /dev/null || cargo install cargo-nextest --locked
-	@[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
+	@# The browser tests' packages and masto.js, as pinned in tests/browser/package-lock.json.
+	@[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/masto ] || \
+	  npm ci --prefix tests/browser --no-audit --no-fund
 	@[ -f web/node_modules/hls.js/dist/hls.min.js ] || npm ci --prefix web --no-audit --no-fund
 	@# Mastodon.py (PyPI), pinned, in a virtualenv beside its script; Debian's python3 makes it.
 	@cmp -s tests/clients/requirements.txt tests/clients/.venv/requirements.txt || { \

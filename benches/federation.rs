@@ -276,6 +276,8 @@ async fn fan_out(
             sensitive: false,
             spoiler_text: String::new(),
             in_reply_to_id: None,
+            language: None,
+            app_id: None,
         },
     )
     .await?;

@@ -576,6 +576,9 @@ async fn on_announce(
         url: None,
         reblog_of_id: Some(status.id.clone()),
         title: None,
+        edited_at: None,
+        language: None,
+        app_id: None,
     };
     db::statuses::upsert_remote(&state.db, &boost, &[]).await?;
     Ok(())

@@ -22,6 +22,19 @@ pub struct Relationship {
     pub blocking: bool,
     pub muting: bool,
     pub domain_blocking: bool,
+    /// Kaleido always shows a followed account's boosts.
+    pub showing_reblogs: bool,
+    /// Posts do not notify anyone yet.
+    pub notifying: bool,
+    /// None: every language is shown.
+    pub languages: Option<Vec<String>>,
+    pub blocked_by: bool,
+    /// A mute hides notifications too.
+    pub muting_notifications: bool,
+    pub requested_by: bool,
+    /// Kaleido has no featured accounts (endorsements) or private notes on accounts.
+    pub endorsed: bool,
+    pub note: String,
 }
 
 pub async fn relationship(state: &AppState, me: &Account, other_id: &str) -> Result<Relationship> {
@@ -34,14 +47,24 @@ pub async fn relationship(state: &AppState, me: &Account, other_id: &str) -> Res
         Some(domain) => resolve::blocked(state, &domain).await?,
         None => false,
     };
+    let following = mine.as_ref().is_some_and(|f| f.accepted);
+    let muting = db::moderation::shuns(&state.db, &me.id, other_id, Shun::Mute).await?;
     Ok(Relationship {
         id: other_id.to_owned(),
-        following: mine.as_ref().is_some_and(|f| f.accepted),
+        following,
         requested: mine.as_ref().is_some_and(|f| !f.accepted),
-        followed_by: theirs.is_some_and(|f| f.accepted),
+        followed_by: theirs.as_ref().is_some_and(|f| f.accepted),
+        requested_by: theirs.as_ref().is_some_and(|f| !f.accepted),
         blocking: db::moderation::shuns(&state.db, &me.id, other_id, Shun::Block).await?,
-        muting: db::moderation::shuns(&state.db, &me.id, other_id, Shun::Mute).await?,
+        blocked_by: db::moderation::shuns(&state.db, other_id, &me.id, Shun::Block).await?,
+        muting,
+        muting_notifications: muting,
         domain_blocking,
+        showing_reblogs: following,
+        notifying: false,
+        languages: None,
+        endorsed: false,
+        note: String::new(),
     })
 }
 
@@ -151,6 +174,9 @@ pub async fn reblog(state: &AppState, me: &Account, status_id: &str, undo: bool)
                 url: None,
                 reblog_of_id: Some(status.id.clone()),
                 title: None,
+                edited_at: None,
+                language: None,
+                app_id: None,
             };
             db::statuses::insert(&state.db, &boost, &[], None).await?;
             outbox::announce(state, me, &status, &boost.id, false).await?;

@@ -21,6 +21,9 @@ pub struct NewStatus {
     pub sensitive: bool,
     pub spoiler_text: String,
     pub in_reply_to_id: Option<String>,
+    pub language: Option<String>,
+    /// The OAuth app posting it, for the post's `application`.
+    pub app_id: Option<String>,
 }
 
 pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Result<(Status, Vec<Media>)> {
@@ -58,6 +61,7 @@ pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Resul
             return Err(Error::not_found("the status replied to"));
         }
     }
+    let language = checked_language(new.language)?.or_else(|| author.profile.default_language.clone());
     let now = db::now_ms();
     let all_ready = media.iter().all(|m| m.state == MediaState::Ready);
     let status = Status {
@@ -75,6 +79,9 @@ pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Resul
         url: None,
         reblog_of_id: None,
         title: None,
+        edited_at: None,
+        language,
+        app_id: new.app_id,
     };
     let media_ids: Vec<String> = media.iter().map(|m| m.id.clone()).collect();
     let announce = match status.published_at {
@@ -96,6 +103,148 @@ pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Resul
         .await?
         .ok_or_else(|| Error::internal("status vanished after insert"))?;
     Ok((status, media))
+}
+
+fn checked_language(raw: Option<String>) -> Result<Option<String>> {
+    match raw.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) {
+        Some(l) if !status::is_language(&l) => Err(Error::unprocessable(format!(
+            "language must be an ISO 639 code such as en, not {l:?}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// What an edit sends; what it leaves out stays as it was.
+pub struct StatusEdit {
+    pub text: Option<String>,
+    pub spoiler_text: Option<String>,
+    pub sensitive: Option<bool>,
+    pub language: Option<String>,
+    /// The post's media, possibly reordered: changing the set is refused.
+    pub media_ids: Option<Vec<String>>,
+}
+
+/// Edits one of the owner's posts; followers get an `Update` once it is published.
+pub async fn edit(
+    state: &AppState,
+    owner: &Account,
+    id: &str,
+    change: StatusEdit,
+) -> Result<(Status, Vec<Media>)> {
+    let (status, _, media) = fetch(state, id, Some(owner)).await?;
+    if status.account_id != owner.id || status.reblog_of_id.is_some() {
+        return Err(Error::not_found("status"));
+    }
+    let order = match change.media_ids {
+        Some(ids) => {
+            let mut sent = ids.clone();
+            let mut had: Vec<String> = media.iter().map(|m| m.id.clone()).collect();
+            sent.sort();
+            had.sort();
+            if sent != had {
+                return Err(Error::unprocessable(
+                    "an edit keeps the post's photos or video (their order may change); to change them, delete the post and write it again",
+                ));
+            }
+            ids
+        }
+        None => Vec::new(),
+    };
+    let text = change.text.unwrap_or_else(|| status.text.clone());
+    let spoiler_text = change
+        .spoiler_text
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| status.spoiler_text.clone());
+    let sensitive = change.sensitive.unwrap_or(status.sensitive) || !spoiler_text.is_empty();
+    let language = match change.language {
+        Some(raw) => checked_language(Some(raw))?,
+        None => status.language.clone(),
+    };
+    let kinds: Vec<_> = media.iter().map(|m| m.kind).collect();
+    status::validate(&text, &spoiler_text, &kinds, state.config.limits.max_album_size)?;
+    let job = crate::federation::outbox::edit_job(&state.queue, &status.id)?;
+    db::statuses::edit(
+        &state.db,
+        &status,
+        &db::statuses::Edit {
+            text: &text,
+            spoiler_text: &spoiler_text,
+            sensitive,
+            language: language.as_deref(),
+            media_order: &order,
+        },
+        Some(&job),
+    )
+    .await?;
+    state.queue.wake();
+    let (status, _, media) = fetch(state, id, Some(owner)).await?;
+    Ok((status, media))
+}
+
+/// A post's versions, oldest first, the current one last: (text, spoiler, sensitive, since).
+pub async fn history(
+    state: &AppState,
+    id: &str,
+    viewer: Option<&Account>,
+) -> Result<(Vec<db::statuses::Version>, Status, Account, Vec<Media>)> {
+    let (status, author, media) = fetch(state, id, viewer).await?;
+    let mut versions = db::statuses::versions(&state.db, &status.id).await?;
+    versions.push(db::statuses::Version {
+        text: match &status.title {
+            Some(title) => format!("{title}\n\n{}", status.text),
+            None => status.text.clone(),
+        },
+        spoiler_text: status.spoiler_text.clone(),
+        sensitive: status.sensitive,
+        created_at: status.edited_at.unwrap_or(status.created_at),
+    });
+    Ok((versions, status, author, media))
+}
+
+/// At most this many pinned posts per account, as Mastodon allows.
+pub const MAX_PINS: i64 = 5;
+
+/// Bookmarks (or un-bookmarks) a post the account may see.
+pub async fn bookmark(state: &AppState, me: &Account, id: &str, undo: bool) -> Result<Hydrated> {
+    let (status, _, _) = fetch(state, id, Some(me)).await?;
+    if undo {
+        db::marks::unbookmark(&state.db, &me.id, &status.id).await?;
+    } else {
+        db::marks::bookmark(&state.db, &me.id, &status.id).await?;
+    }
+    hydrated(state, status, me).await
+}
+
+/// Pins (or unpins) one of the account's own posts to its profile. Direct posts and boosts
+/// cannot be pinned, as in Mastodon.
+pub async fn pin(state: &AppState, me: &Account, id: &str, undo: bool) -> Result<Hydrated> {
+    let (status, _, _) = fetch(state, id, Some(me)).await?;
+    if status.account_id != me.id {
+        return Err(Error::unprocessable("only your own posts can be pinned"));
+    }
+    if undo {
+        db::marks::unpin(&state.db, &me.id, &status.id).await?;
+    } else {
+        if status.reblog_of_id.is_some() || status.visibility == Visibility::Direct {
+            return Err(Error::unprocessable("boosts and direct posts cannot be pinned"));
+        }
+        if status.published_at.is_none() {
+            return Err(Error::unprocessable("the post is not published yet"));
+        }
+        if !db::marks::pin(&state.db, &me.id, &status.id, MAX_PINS).await? {
+            return Err(Error::unprocessable(format!(
+                "at most {MAX_PINS} posts can be pinned: unpin one first"
+            )));
+        }
+    }
+    hydrated(state, status, me).await
+}
+
+async fn hydrated(state: &AppState, status: Status, viewer: &Account) -> Result<Hydrated> {
+    hydrate(state, vec![status], Some(viewer))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("status"))
 }
 
 /// Whether `viewer` (None: anonymous) may see the status.
@@ -174,6 +323,12 @@ pub struct Hydrated {
     /// Whether the viewer liked or boosted it.
     pub favourited: bool,
     pub reblogged: bool,
+    pub bookmarked: bool,
+    pub pinned: bool,
+    /// The author of the post this one replies to.
+    pub in_reply_to_account_id: Option<String>,
+    /// The app it was written with: (name, website), shown to its author only.
+    pub application: Option<(String, Option<String>)>,
     /// For a boost: the status boosted.
     pub reblog: Option<Box<Hydrated>>,
 }
@@ -194,6 +349,13 @@ pub async fn hydrate(
                 .await?
                 .pop()
                 .map(Box::new);
+            // A boost is marked as what it boosts, as Mastodon marks it: apps read the
+            // outer post's flags to draw the buttons.
+            if let Some(inner) = &item.reblog {
+                item.favourited = inner.favourited;
+                item.reblogged = inner.reblogged;
+                item.bookmarked = inner.bookmarked;
+            }
         }
     }
     // A boost of what the viewer may not see shows nothing, so it is not shown at all.
@@ -208,6 +370,13 @@ async fn hydrate_one_level(
 ) -> Result<Vec<Hydrated>> {
     let ids: Vec<&str> = statuses.iter().map(|s| s.id.as_str()).collect();
     let mut media = db::statuses::media_of(&state.db, &ids).await?;
+    let (bookmarks, pins) = match viewer {
+        Some(v) => (
+            db::marks::bookmarked(&state.db, &v.id, &ids).await?,
+            db::marks::pinned(&state.db, &v.id, &ids).await?,
+        ),
+        None => Default::default(),
+    };
     let mut authors: HashMap<String, Account> = HashMap::new();
     let mut out = Vec::with_capacity(statuses.len());
     for status in statuses {
@@ -230,13 +399,28 @@ async fn hydrate_one_level(
             ),
             None => (false, false),
         };
+        let in_reply_to_account_id = match &status.in_reply_to_id {
+            Some(parent) => db::statuses::get(&state.db, parent).await?.map(|p| p.account_id),
+            None => None,
+        };
+        let own = viewer.is_some_and(|v| v.id == status.account_id);
+        let application = match &status.app_id {
+            Some(app_id) if own => db::oauth::app_by_id(&state.db, app_id)
+                .await?
+                .map(|a| (a.name, a.website)),
+            _ => None,
+        };
         out.push(Hydrated {
+            bookmarked: bookmarks.contains(&status.id),
+            pinned: pins.contains(&status.id),
             status,
             author,
             media,
             counts,
             favourited,
             reblogged,
+            in_reply_to_account_id,
+            application,
             reblog: None,
         });
     }

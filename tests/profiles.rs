@@ -305,12 +305,37 @@ both_backends!(every_credential_mastodon_takes, |backend| async move {
             .as_str()
             .is_some_and(|a| a.ends_with("/static/avatar.png"))
     );
-    // Another endpoint that reads only JSON or forms says so rather than guessing.
-    let wrong = app
+    // Other endpoints take multipart too, as Rails does for Mastodon, but no files...
+    let posted = app
         .http
         .post(format!("{}/api/v1/statuses", app.url))
         .bearer_auth(&token)
         .multipart(reqwest::multipart::Form::new().text("status", "hello"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(posted.status(), 200);
+    let posted: Value = posted.json().await.expect("json");
+    assert_eq!(posted["content"], "<p>hello</p>");
+    let with_file = app
+        .http
+        .post(format!("{}/api/v1/statuses", app.url))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().text("status", "and a file").part(
+            "media",
+            reqwest::multipart::Part::bytes(common::tiny_jpeg()).file_name("a.jpg"),
+        ))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(with_file.status(), 422);
+    // ...and a body of another type is refused rather than guessed at.
+    let wrong = app
+        .http
+        .post(format!("{}/api/v1/statuses", app.url))
+        .bearer_auth(&token)
+        .header("Content-Type", "text/plain")
+        .body("status=hello")
         .send()
         .await
         .expect("request");

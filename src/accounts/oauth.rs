@@ -221,6 +221,34 @@ pub async fn exchange(db: &Db, x: CodeExchange<'_>) -> Result<super::IssuedToken
     super::issue_token_for(db, &account, &taken.scopes, Some(&app)).await
 }
 
+/// The scopes a token request asks for (`read` when it names none), refused beyond those the
+/// app registered.
+fn asked_within(app: &App, asked: Option<&str>) -> Result<Vec<String>> {
+    let allowed = scope::parse(&app.scopes, "read")?;
+    let scopes = scope::parse(asked.unwrap_or(""), "read")?;
+    if !scope::within(&scopes, &allowed) {
+        return Err(invalid(
+            "invalid_scope",
+            "the app asks for more than it registered for",
+        ));
+    }
+    Ok(scopes)
+}
+
+/// The password grant from a registered app: the scopes it asks for, within those it
+/// registered, on a token tied to it (listed and revocable in settings, named on its posts).
+pub async fn password_token(
+    db: &Db,
+    account: &Account,
+    client_id: &str,
+    secret: Option<&str>,
+    scopes: Option<&str>,
+) -> Result<super::IssuedToken> {
+    let app = client(db, client_id, secret, true).await?;
+    let scopes = asked_within(&app, scopes)?;
+    super::issue_token_for(db, account, &scopes.join(" "), Some(&app)).await
+}
+
 /// A token for the app itself, with no account behind it.
 pub async fn client_credentials(
     db: &Db,
@@ -229,14 +257,7 @@ pub async fn client_credentials(
     scopes: Option<&str>,
 ) -> Result<super::IssuedToken> {
     let app = client(db, client_id, Some(secret), true).await?;
-    let allowed = scope::parse(&app.scopes, "read")?;
-    let scopes = scope::parse(scopes.unwrap_or(""), "read")?;
-    if !scope::within(&scopes, &allowed) {
-        return Err(invalid(
-            "invalid_scope",
-            "the app asks for more than it registered for",
-        ));
-    }
+    let scopes = asked_within(&app, scopes)?;
     let token = random_token();
     let scope = scopes.join(" ");
     let created_at = db::oauth::insert_app_token(db, &token_digest(&token), &app.id, &scope).await?;

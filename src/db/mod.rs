@@ -11,6 +11,7 @@ pub mod federation;
 pub mod invites;
 pub mod jobs;
 pub mod maintenance;
+pub mod marks;
 pub mod media;
 pub mod mirrors;
 pub mod moderation;
@@ -121,6 +122,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency keys",
         include_str!("../../migrations/sqlite/0014_idempotency.sql"),
     ),
+    (
+        15,
+        "edits, bookmarks, pins and markers",
+        include_str!("../../migrations/sqlite/0015_status_extras.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -192,6 +198,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "idempotency keys",
         include_str!("../../migrations/postgres/0014_idempotency.sql"),
+    ),
+    (
+        15,
+        "edits, bookmarks, pins and markers",
+        include_str!("../../migrations/postgres/0015_status_extras.sql"),
     ),
 ];
 

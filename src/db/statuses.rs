@@ -10,7 +10,7 @@ use crate::{
     error::{Error, Result},
 };
 
-const COLUMNS: &str = "s.id, s.account_id, s.text, s.visibility, s.sensitive, s.spoiler_text, s.in_reply_to_id, s.published_at, s.created_at, s.uri, s.url, s.reblog_of_id, s.title";
+const COLUMNS: &str = "s.id, s.account_id, s.text, s.visibility, s.sensitive, s.spoiler_text, s.in_reply_to_id, s.published_at, s.created_at, s.uri, s.url, s.reblog_of_id, s.title, s.edited_at, s.language, s.app_id";
 
 fn from_row(row: &AnyRow) -> Result<Status> {
     let visibility: String = row.try_get("visibility")?;
@@ -28,13 +28,16 @@ fn from_row(row: &AnyRow) -> Result<Status> {
         url: row.try_get("url")?,
         reblog_of_id: row.try_get("reblog_of_id")?,
         title: row.try_get("title")?,
+        edited_at: row.try_get("edited_at")?,
+        language: row.try_get("language")?,
+        app_id: row.try_get("app_id")?,
     })
 }
 
 async fn insert_row(tx: &mut super::Tx, status: &Status) -> Result<()> {
     sqlx::query(
-        "INSERT INTO statuses (id, account_id, text, visibility, sensitive, spoiler_text, in_reply_to_id, published_at, created_at, uri, url, reblog_of_id, title)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "INSERT INTO statuses (id, account_id, text, visibility, sensitive, spoiler_text, in_reply_to_id, published_at, created_at, uri, url, reblog_of_id, title, edited_at, language, app_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&status.id)
     .bind(&status.account_id)
@@ -49,6 +52,9 @@ async fn insert_row(tx: &mut super::Tx, status: &Status) -> Result<()> {
     .bind(status.url.as_deref())
     .bind(status.reblog_of_id.as_deref())
     .bind(status.title.as_deref())
+    .bind(status.edited_at)
+    .bind(status.language.as_deref())
+    .bind(status.app_id.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -226,14 +232,27 @@ pub async fn reblog_by(db: &Db, account_id: &str, status_id: &str) -> Result<Opt
 pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<String> {
     let uri = status.uri.as_deref().unwrap_or_default();
     let mut tx = db.begin().await?;
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM statuses WHERE uri = $1")
+    let sql = format!("SELECT {COLUMNS} FROM statuses s WHERE s.uri = $1");
+    let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(uri)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()?;
     let id = match existing {
-        Some(id) => {
+        Some(old) => {
+            let id = old.id.clone();
+            // Servers send Update for views and copies too: only a changed text is an edit.
+            let edited_at = if changed(&old, status) {
+                save_version(&mut tx, &old).await?;
+                Some(status.edited_at.unwrap_or_else(now_ms))
+            } else {
+                old.edited_at
+            };
             sqlx::query(
-                "UPDATE statuses SET text = $1, visibility = $2, sensitive = $3, spoiler_text = $4, title = $5, url = $6 WHERE id = $7",
+                "UPDATE statuses SET text = $1, visibility = $2, sensitive = $3, spoiler_text = $4, title = $5, url = $6,
+                    edited_at = $7, language = $8 WHERE id = $9",
             )
             .bind(&status.text)
             .bind(status.visibility.as_str())
@@ -241,6 +260,8 @@ pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<
             .bind(&status.spoiler_text)
             .bind(status.title.as_deref())
             .bind(status.url.as_deref())
+            .bind(edited_at)
+            .bind(status.language.as_deref())
             .bind(&id)
             .execute(&mut *tx)
             .await?;
@@ -248,7 +269,13 @@ pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<
             id
         }
         None => {
-            insert_row(&mut tx, status).await?;
+            // An edit is a change seen here (PeerTube stamps `updated` on every Video): the
+            // first copy we get has no earlier version to show.
+            let fresh = Status {
+                edited_at: None,
+                ..status.clone()
+            };
+            insert_row(&mut tx, &fresh).await?;
             status.id.clone()
         }
     };
@@ -284,6 +311,125 @@ pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<
     }
     tx.commit().await?;
     Ok(id)
+}
+
+fn changed(old: &Status, new: &Status) -> bool {
+    old.text != new.text
+        || old.spoiler_text != new.spoiler_text
+        || old.sensitive != new.sensitive
+        || old.title != new.title
+}
+
+/// Keeps the version a post had until now, for its history.
+async fn save_version(tx: &mut super::Tx, old: &Status) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO status_edits (id, status_id, text, spoiler_text, sensitive, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&old.id)
+    .bind(match &old.title {
+        Some(title) => format!("{title}\n\n{}", old.text),
+        None => old.text.clone(),
+    })
+    .bind(&old.spoiler_text)
+    .bind(i64::from(old.sensitive))
+    .bind(old.edited_at.unwrap_or(old.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What an edit of a local post changes. The media set stays; its order may change.
+pub struct Edit<'a> {
+    pub text: &'a str,
+    pub spoiler_text: &'a str,
+    pub sensitive: bool,
+    pub language: Option<&'a str>,
+    pub media_order: &'a [String],
+}
+
+/// Applies an edit to a local post, keeping the version before it, with the job that sends
+/// the `Update` (None while the post is unpublished), in one transaction. Returns false when
+/// nothing changed (no version is kept and nothing is sent).
+pub async fn edit(db: &Db, old: &Status, edit: &Edit<'_>, announce: Option<&jobs::NewJob>) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let mut next = old.clone();
+    next.text = edit.text.to_owned();
+    next.spoiler_text = edit.spoiler_text.to_owned();
+    next.sensitive = edit.sensitive;
+    let text_changed = changed(old, &next);
+    let language_changed = edit.language != old.language.as_deref();
+    let mut reordered = false;
+    if !edit.media_order.is_empty() {
+        let current: Vec<String> =
+            sqlx::query_scalar("SELECT media_id FROM status_media WHERE status_id = $1 ORDER BY position")
+                .bind(&old.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        reordered = current != edit.media_order;
+        for (position, media_id) in edit.media_order.iter().enumerate() {
+            sqlx::query("UPDATE status_media SET position = $1 WHERE status_id = $2 AND media_id = $3")
+                .bind(position as i64)
+                .bind(&old.id)
+                .bind(media_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    if !text_changed && !language_changed && !reordered {
+        return Ok(false);
+    }
+    // Before publishing there is no one who saw the first version: no history, no edited mark.
+    let edited_at = match old.published_at {
+        Some(_) => {
+            save_version(&mut tx, old).await?;
+            Some(now_ms())
+        }
+        None => None,
+    };
+    sqlx::query(
+        "UPDATE statuses SET text = $1, spoiler_text = $2, sensitive = $3, language = $4, edited_at = $5 WHERE id = $6",
+    )
+    .bind(edit.text)
+    .bind(edit.spoiler_text)
+    .bind(i64::from(edit.sensitive))
+    .bind(edit.language)
+    .bind(edited_at)
+    .bind(&old.id)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(job) = announce.filter(|_| old.published_at.is_some()) {
+        jobs::enqueue(&mut *tx, job).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A post's earlier versions, oldest first.
+pub struct Version {
+    pub text: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: i64,
+}
+
+pub async fn versions(db: &Db, status_id: &str) -> Result<Vec<Version>> {
+    let rows = sqlx::query(
+        "SELECT text, spoiler_text, sensitive, created_at FROM status_edits WHERE status_id = $1 ORDER BY created_at, id LIMIT 100",
+    )
+    .bind(status_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Version {
+                text: r.try_get("text")?,
+                spoiler_text: r.try_get("spoiler_text")?,
+                sensitive: r.try_get::<i64, _>("sensitive")? != 0,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
 }
 
 async fn remove_remote_media(tx: &mut super::Tx, status_id: &str) -> Result<()> {
@@ -474,14 +620,19 @@ pub async fn media_of(db: &Db, status_ids: &[&str]) -> Result<HashMap<String, Ve
 
 /// How many published statuses an account has, for its profile.
 pub async fn count_for_account(db: &Db, account_id: &str) -> Result<i64> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM statuses WHERE account_id = $1 AND published_at IS NOT NULL",
+    Ok(activity_of(db, account_id).await?.0)
+}
+
+/// An account's published posts and when the newest was published.
+pub async fn activity_of(db: &Db, account_id: &str) -> Result<(i64, Option<i64>)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MAX(published_at) AS last FROM statuses WHERE account_id = $1 AND published_at IS NOT NULL",
     )
     .bind(account_id)
     .fetch_one(&db.pool)
     .await
     .map_err(Error::from)?;
-    Ok(n)
+    Ok((row.try_get("n")?, row.try_get("last")?))
 }
 
 /// Published local statuses, and accounts that posted since `since` (for NodeInfo).
@@ -506,9 +657,26 @@ pub async fn favourited_by_account(
     max_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<(String, Status)>> {
+    marked_by(db, "favourites", account_id, max_id, limit).await
+}
+
+/// The statuses an account marked in `table` (favourites, bookmarks, pins), newest mark first,
+/// with the mark's cursor for `max_id` (its id; a pin's time, as pins are not paged).
+pub async fn marked_by(
+    db: &Db,
+    table: &'static str,
+    account_id: &str,
+    max_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, Status)>> {
+    let cursor = if table == "pins" {
+        "CAST(f.created_at AS TEXT)"
+    } else {
+        "f.id"
+    };
     let sql = format!(
-        "SELECT f.id AS like_id, {COLUMNS} FROM favourites f JOIN statuses s ON s.id = f.status_id
-         WHERE f.account_id = $1 AND ($2 IS NULL OR f.id < $2) ORDER BY f.id DESC LIMIT $3"
+        "SELECT {cursor} AS mark_id, {COLUMNS} FROM {table} f JOIN statuses s ON s.id = f.status_id
+         WHERE f.account_id = $1 AND ($2 IS NULL OR {cursor} < $2) ORDER BY {cursor} DESC LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
@@ -517,7 +685,7 @@ pub async fn favourited_by_account(
         .fetch_all(&db.pool)
         .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("like_id")?, from_row(row)?)))
+        .map(|row| Ok((row.try_get("mark_id")?, from_row(row)?)))
         .collect()
 }
 

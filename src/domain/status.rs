@@ -62,6 +62,12 @@ pub struct Status {
     pub reblog_of_id: Option<String>,
     /// A remote video's title (PeerTube's `name`).
     pub title: Option<String>,
+    /// When the text last changed after publishing; None if it never did.
+    pub edited_at: Option<i64>,
+    /// ISO 639 code the author gave, if any.
+    pub language: Option<String>,
+    /// The OAuth app a local post was written with (None from the web UI).
+    pub app_id: Option<String>,
 }
 
 pub const MAX_TEXT_CHARS: usize = 5000;
@@ -103,6 +109,15 @@ pub fn validate(
     Ok(())
 }
 
+/// Whether `code` looks like a language tag (ISO 639 with an optional region: `en`, `pt-BR`).
+pub fn is_language(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Escapes the text and turns line breaks into paragraphs, as Mastodon renders plain text.
 pub fn to_html(text: &str) -> String {
     let escape = |s: &str| {
@@ -131,6 +146,13 @@ mod tests {
         assert!(validate("", "", &[Video, Image], 10).is_err());
         assert!(validate("", "", &[Video, Video], 10).is_err());
         assert!(validate("", "", &[Image; 11], 10).is_err());
+    }
+
+    #[test]
+    fn language_codes() {
+        assert!(is_language("en") && is_language("pt-BR") && is_language("yue"));
+        assert!(!is_language("") && !is_language("EN") && !is_language("english") && !is_language("en-"));
+        assert!(!is_language("<b>"));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub const DELIVER: &str = "federation.deliver";
 #[derive(Serialize, Deserialize)]
 pub struct PublishPayload {
     pub status_id: String,
+    /// An edit of a post already sent: `Update` instead of `Create`.
+    #[serde(default)]
+    pub edit: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -48,6 +51,18 @@ pub fn publish_job(queue: &Queue, status_id: &str) -> Result<NewJob> {
         PUBLISH,
         &PublishPayload {
             status_id: status_id.to_owned(),
+            edit: false,
+        },
+    )
+}
+
+/// The job that sends an edited post's `Update` to everyone who got its `Create`.
+pub fn edit_job(queue: &Queue, status_id: &str) -> Result<NewJob> {
+    queue.prepare(
+        PUBLISH,
+        &PublishPayload {
+            status_id: status_id.to_owned(),
+            edit: true,
         },
     )
 }
@@ -136,6 +151,12 @@ pub async fn status_object(state: &AppState, status_id: &str) -> Result<Option<(
         parent,
         &url_of,
     );
+    if let Some(at) = status.edited_at {
+        object["updated"] = serde_json::json!(crate::domain::time::rfc3339(at));
+    }
+    if let Some(language) = &status.language {
+        object["contentMap"] = serde_json::json!({ language.as_str(): object["content"] });
+    }
     if let Some(video) = media
         .iter()
         .find(|m| m.kind == crate::domain::media::MediaKind::Video)
@@ -205,7 +226,12 @@ impl JobHandler for Publish {
             // Instances that follow ours get every public post (as PeerTube does).
             inboxes.extend(db::mirrors::follower_inboxes(&state.db).await?);
         }
-        send(state, Some(&author), &objects::create(object), inboxes).await?;
+        let activity = if payload.edit {
+            objects::update(object)
+        } else {
+            objects::create(object)
+        };
+        send(state, Some(&author), &activity, inboxes).await?;
         Ok(())
     }
 }

@@ -194,6 +194,24 @@ pub struct RemoteStatus {
     pub media: Vec<RemoteMedia>,
     /// PeerTube's view count of a video, as the origin last said.
     pub views: Option<i64>,
+    /// The language named by `contentMap` (Mastodon) or `language` (PeerTube).
+    pub language: Option<String>,
+    /// When the author last edited it (`updated`).
+    pub updated_ms: Option<i64>,
+}
+
+fn language_of(object: &Value) -> Option<String> {
+    let from_map = object
+        .get("contentMap")
+        .and_then(Value::as_object)
+        .and_then(|m| m.keys().next().cloned());
+    let from_peertube = object
+        .get("language")
+        .and_then(|l| str_of(l, "identifier"))
+        .map(str::to_owned);
+    from_map
+        .or(from_peertube)
+        .filter(|code| crate::domain::status::is_language(code))
 }
 
 pub const POST_TYPES: [&str; 6] = ["Note", "Video", "Article", "Page", "Image", "Question"];
@@ -394,6 +412,8 @@ pub fn post(object: &Value, origin: &str) -> Result<RemoteStatus> {
         published_ms: time_ms(str_of(object, "published")),
         media,
         views: object.get("views").and_then(Value::as_i64).filter(|v| *v >= 0),
+        language: language_of(object),
+        updated_ms: time_ms(str_of(object, "updated")),
     })
 }
 

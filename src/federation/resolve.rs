@@ -291,6 +291,10 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
         url: parsed.url,
         reblog_of_id: None,
         title: parsed.title,
+        // The author's edit time, used only if this turns out to change a post we hold.
+        edited_at: parsed.updated_ms.filter(|u| *u <= now),
+        language: parsed.language,
+        app_id: None,
     };
     let copies: Vec<Vec<String>> = parsed.media.iter().map(|m| m.mirrors.clone()).collect();
     let media: Vec<Media> = parsed

@@ -80,20 +80,42 @@ pub async fn lookup(
 #[derive(Deserialize)]
 pub struct AccountStatusesQuery {
     max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
     limit: Option<i64>,
+    /// Only the posts pinned to the profile.
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
+    pinned: bool,
 }
 
 pub async fn statuses(
     state: web::Data<AppState>,
     viewer: Viewer,
+    req: HttpRequest,
     id: web::Path<String>,
     query: web::Query<AccountStatusesQuery>,
 ) -> Result<HttpResponse> {
-    visible_account(&state, &id, viewer.account.as_ref()).await?;
+    let account = visible_account(&state, &id, viewer.account.as_ref()).await?;
+    if query.pinned {
+        // Pins are few (five at most) and come in one page, newest pin first.
+        let pinned = crate::db::marks::pins(&state.db, &account.id)
+            .await?
+            .into_iter()
+            .filter(|s| statuses::can_see(s, viewer.account.as_ref()))
+            .collect();
+        let items = statuses::hydrate(&state, pinned, viewer.account.as_ref()).await?;
+        return Ok(HttpResponse::Ok().json(
+            items
+                .iter()
+                .map(|i| entities::status_full(&state, i))
+                .collect::<Vec<_>>(),
+        ));
+    }
     let page = Page {
         max_id: query.max_id.clone(),
+        since_id: query.since_id.clone(),
+        min_id: query.min_id.clone(),
         limit: query.limit.unwrap_or(20),
-        ..Page::default()
     };
     let items = statuses::timeline(
         &state,
@@ -102,12 +124,7 @@ pub async fn statuses(
         viewer.account.as_ref(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(
-        items
-            .iter()
-            .map(|i| entities::status_full(&state, i))
-            .collect::<Vec<_>>(),
-    ))
+    Ok(super::statuses::page_response(&state, &req, &items))
 }
 
 pub async fn follow(
@@ -260,7 +277,7 @@ pub fn profile_edit(update: CredentialsUpdate) -> Result<ProfileEdit> {
         ));
     }
     if let Some(language) = &source.language
-        && (language.len() > 8 || !language.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+        && !crate::domain::status::is_language(language)
     {
         return Err(Error::unprocessable(
             "source[language] is a language code such as en",
@@ -316,6 +333,7 @@ pub async fn own_account(state: &AppState, account: &crate::domain::account::Acc
     let mut value = entities::account_with_counts(state, account).await?;
     let requests = social::follow_requests(state, account).await?.len() as i64;
     value["source"] = entities::source(account, requests);
+    value["role"] = entities::role(account, state.config.registrations.users_can_invite);
     Ok(value)
 }
 
@@ -373,9 +391,10 @@ pub async fn sign_up(
     state: web::Data<AppState>,
     throttle: web::Data<Throttle>,
     req: HttpRequest,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let request: SignUpRequest = super::body::parse(&req, &bytes)?;
+    let request: SignUpRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     let address = super::beacons::viewer_address(&req);
     if state.config.registrations.mode != RegistrationMode::Closed {
         throttle.sign_up(address, state.config.registrations.max_per_address_per_hour)?;

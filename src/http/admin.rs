@@ -204,10 +204,11 @@ pub async fn action(
     current: CurrentAccount,
     req: HttpRequest,
     id: web::Path<String>,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     admin(&current)?;
-    let request: ActionRequest = super::body::parse(&req, &bytes)?;
+    let request: ActionRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     let action = match request.kind.as_deref().unwrap_or("none") {
         "none" => Action::None,
         "silence" => Action::Silence,
@@ -318,10 +319,11 @@ pub async fn set_quotas(
     current: CurrentAccount,
     req: HttpRequest,
     id: web::Path<String>,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     admin(&current)?;
-    let request: QuotaRequest = super::body::parse(&req, &bytes)?;
+    let request: QuotaRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     let account = admin::set_quotas(
         &state,
         &current.0,

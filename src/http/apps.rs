@@ -55,9 +55,10 @@ pub async fn create(
     state: web::Data<AppState>,
     throttle: web::Data<Throttle>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let request: AppRequest = super::body::parse(&req, &body)?;
+    let request: AppRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     throttle.check(super::beacons::viewer_address(&req), "registering an app")?;
     let uris: Vec<String> = match request.redirect_uris {
         Uris::One(text) => text.split_whitespace().map(str::to_owned).collect(),
@@ -76,20 +77,14 @@ pub async fn create(
 
 /// `GET /api/v1/apps/verify_credentials`: the app a token belongs to.
 pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+    let token = super::auth::bearer(&req)
         .ok_or_else(|| Error::unauthorized("invalid_token", "this needs an access token"))?;
-    let app = oauth::app_of_token(&state.db, token.trim())
-        .await?
-        .ok_or_else(|| {
-            Error::unauthorized(
-                "invalid_token",
-                "the access token is invalid or belongs to no app",
-            )
-        })?;
+    let app = oauth::app_of_token(&state.db, &token).await?.ok_or_else(|| {
+        Error::unauthorized(
+            "invalid_token",
+            "the access token is invalid or belongs to no app",
+        )
+    })?;
     Ok(HttpResponse::Ok().json(application(&app, None)))
 }
 

@@ -34,6 +34,13 @@ impl Viewer {
     }
 }
 
+/// The bearer token of a request, if it sent one.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+}
+
 type Pending<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
 
 enum Credential {

@@ -151,6 +151,19 @@ pub async fn read_with_files(
     })
 }
 
+/// A body of fields only, in any of the three encodings, as the type a handler wants: a file
+/// in it is refused, as the endpoint has nowhere to keep it.
+pub async fn read<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<T> {
+    let body = read_with_files(req, payload, limit, limit).await?;
+    if let Some(file) = body.files.first() {
+        return Err(Error::unprocessable(format!(
+            "this endpoint takes no files, and {} is one",
+            file.field
+        )));
+    }
+    into(body.value)
+}
+
 /// `a[b][]=x` into `{"a": {"b": ["x"]}}`: the path of a key, its first part and the bracketed rest.
 fn key_path(key: &str) -> Vec<&str> {
     let Some(open) = key.find('[') else {

@@ -115,13 +115,28 @@ pub fn source(account: &Account, follow_requests: i64) -> Value {
     })
 }
 
+/// The role Mastodon gives the signed-in account in `verify_credentials`: the built-in
+/// "everyone" role, or an admin's. Permissions are Mastodon's bit flags (1 administrator,
+/// 65536 invite users).
+pub fn role(account: &Account, users_can_invite: bool) -> Value {
+    if account.is_admin {
+        json!({ "id": "3", "name": "Admin", "permissions": "1", "color": "", "highlighted": true })
+    } else {
+        let permissions = if users_can_invite { "65536" } else { "0" };
+        json!({ "id": "-99", "name": "", "permissions": permissions, "color": "", "highlighted": false })
+    }
+}
+
 /// An account with its follow counts, as the account endpoints answer.
 pub async fn account_with_counts(state: &AppState, a: &Account) -> crate::error::Result<Value> {
     let mut value = account(state, a);
     let (followers, following) = crate::db::federation::counts(&state.db, &a.id).await?;
     value["followers_count"] = json!(followers);
     value["following_count"] = json!(following);
-    value["statuses_count"] = json!(crate::db::statuses::count_for_account(&state.db, &a.id).await?);
+    let (posts, last) = crate::db::statuses::activity_of(&state.db, &a.id).await?;
+    value["statuses_count"] = json!(posts);
+    // A day, not a time, as Mastodon gives it: when someone posts is theirs to keep.
+    value["last_status_at"] = json!(last.map(|ms| rfc3339(ms)[..10].to_owned()));
     Ok(value)
 }
 
@@ -174,6 +189,9 @@ pub fn media_attachment(state: &AppState, media: &Media) -> Value {
     if let Some(focus) = media.focus {
         meta.insert("focus".into(), json!({"x": focus.x, "y": focus.y}));
     }
+    if media.kind == MediaKind::Video {
+        video_meta(media, &mut meta);
+    }
     json!({
         "id": media.id,
         "type": match media.kind { MediaKind::Image => "image", MediaKind::Video => "video" },
@@ -194,6 +212,60 @@ pub fn media_attachment(state: &AppState, media: &Media) -> Value {
             mirrors: (media.kind == MediaKind::Video).then(Vec::new),
         },
     })
+}
+
+/// A video's length, frame rate and bit rate, at the top of `meta` and in `original`, where
+/// Mastodon puts them.
+fn video_meta(media: &Media, meta: &mut serde_json::Map<String, Value>) {
+    let hls = media.variant("hls");
+    let mp4 = media.variant("mp4");
+    let Some(seconds) = hls.and_then(|v| v.seconds).filter(|s| *s > 0.0) else {
+        return;
+    };
+    let fps = hls.and_then(|v| v.fps).or_else(|| mp4.and_then(|v| v.fps));
+    let bits_per_second = |bytes: u64| (bytes as f64 * 8.0 / seconds).round() as u64;
+    // `original` is the upload; the top level is the MP4 people download (one of the ladder's
+    // renditions, which carry their sizes).
+    let original_bitrate = u64::try_from(media.size_bytes)
+        .ok()
+        .filter(|b| *b > 0)
+        .map(bits_per_second);
+    let bitrate = mp4
+        .and_then(|m| {
+            m.size.or_else(|| {
+                media
+                    .variants
+                    .iter()
+                    .find(|v| v.key == m.key && v.size.is_some())
+                    .and_then(|v| v.size)
+            })
+        })
+        .map(bits_per_second);
+    let whole = seconds.floor() as u64;
+    let length = format!(
+        "{}:{:02}:{:02}.{:02}",
+        whole / 3600,
+        (whole / 60) % 60,
+        whole % 60,
+        ((seconds.fract()) * 100.0).round().min(99.0) as u64
+    );
+    meta.insert("length".into(), json!(length));
+    meta.insert("duration".into(), json!(seconds));
+    if let Some(fps) = fps {
+        meta.insert("fps".into(), json!(fps.round() as u64));
+    }
+    if let Some(Value::Object(original)) = meta.get_mut("original") {
+        original.insert("duration".into(), json!(seconds));
+        if let Some(fps) = fps {
+            original.insert("frame_rate".into(), json!(format!("{}/1", fps.round() as u64)));
+        }
+        if let Some(bitrate) = original_bitrate {
+            original.insert("bitrate".into(), json!(bitrate));
+        }
+    }
+    if let Some(bitrate) = bitrate {
+        meta.insert("bitrate".into(), json!(bitrate));
+    }
 }
 
 /// Another server's media, pointed at where it lives.
@@ -264,7 +336,8 @@ pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Medi
         "spoiler_text": status.spoiler_text,
         "in_reply_to_id": status.in_reply_to_id,
         "in_reply_to_account_id": Value::Null,
-        "language": Value::Null,
+        "language": status.language,
+        "edited_at": status.edited_at.map(rfc3339),
         "replies_count": 0,
         "reblogs_count": 0,
         "favourites_count": 0,
@@ -287,6 +360,18 @@ pub fn status_full(state: &AppState, item: &crate::statuses::Hydrated) -> Value 
     value["favourites_count"] = json!(favourites);
     value["favourited"] = json!(item.favourited);
     value["reblogged"] = json!(item.reblogged);
+    value["bookmarked"] = json!(item.bookmarked);
+    // Kaleido mutes accounts, not conversations: no conversation is ever muted.
+    value["muted"] = json!(false);
+    value["in_reply_to_account_id"] = json!(item.in_reply_to_account_id);
+    if item.author.is_local() {
+        // Mastodon sends `pinned` only with the author's local posts.
+        value["pinned"] = json!(item.pinned);
+    }
+    value["application"] = match &item.application {
+        Some((name, website)) => json!({ "name": name, "website": website }),
+        None => Value::Null,
+    };
     value["reblog"] = match &item.reblog {
         Some(inner) => status_full(state, inner),
         None => Value::Null,

@@ -121,20 +121,20 @@ pub async fn shunned(
     accounts_page(&state, &req, rows).await
 }
 
-/// `GET /api/v1/favourites`: what the caller liked, newest like first, that they may still see.
+/// `GET /api/v1/favourites` and `/api/v1/bookmarks`: what the caller liked or bookmarked,
+/// newest first, that they may still see.
 pub async fn favourites(
     state: web::Data<AppState>,
     current: CurrentAccount,
     req: HttpRequest,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse> {
-    let rows = db::statuses::favourited_by_account(
-        &state.db,
-        &current.0.id,
-        paging.max_id.as_deref(),
-        paging.limit.unwrap_or(20),
-    )
-    .await?;
+    let (max_id, limit) = (paging.max_id.as_deref(), paging.limit.unwrap_or(20));
+    let rows = if req.path().ends_with("/bookmarks") {
+        db::marks::bookmarks(&state.db, &current.0.id, max_id, limit).await?
+    } else {
+        db::statuses::favourited_by_account(&state.db, &current.0.id, max_id, limit).await?
+    };
     let mut response = HttpResponse::Ok();
     if let Some((last, _)) = rows.last() {
         let base = format!("{}{}", state.config.public_url(), req.path());
@@ -192,7 +192,7 @@ pub async fn preferences(current: CurrentAccount) -> HttpResponse {
 }
 
 /// What Kaleido has none of yet (lists, filters, announcements, custom emoji, trends,
-/// suggestions, bookmarks, conversations): an empty list, which is true, rather than a 404
+/// suggestions, conversations): an empty list, which is true, rather than a 404
 /// that apps show as an error. Signed-in only where Mastodon's are.
 pub async fn nothing_yet_signed_in(_current: CurrentAccount) -> HttpResponse {
     HttpResponse::Ok().json(Vec::<Value>::new())
@@ -202,7 +202,79 @@ pub async fn nothing_yet(_viewer: Viewer) -> HttpResponse {
     HttpResponse::Ok().json(Vec::<Value>::new())
 }
 
-/// `GET /api/v1/markers`: none are stored yet, so none are answered.
-pub async fn markers(_current: CurrentAccount) -> HttpResponse {
-    HttpResponse::Ok().json(json!({}))
+/// The timelines an app may keep its place in.
+const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
+
+fn markers_json(markers: &[db::marks::Marker]) -> Value {
+    let mut out = serde_json::Map::new();
+    for m in markers {
+        out.insert(
+            m.timeline.clone(),
+            json!({
+                "last_read_id": m.last_read_id,
+                "version": m.version,
+                "updated_at": crate::domain::time::rfc3339(m.updated_at),
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
+/// `GET /api/v1/markers?timeline[]=home&timeline[]=notifications`: where the caller stopped;
+/// with no timeline named, all of them.
+pub async fn markers(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let asked: Vec<String> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k == "timeline" || k == "timeline[]")
+        .map(|(_, v)| v)
+        .collect();
+    let markers: Vec<_> = db::marks::markers(&state.db, &current.0.id)
+        .await?
+        .into_iter()
+        .filter(|m| asked.is_empty() || asked.contains(&m.timeline))
+        .collect();
+    Ok(HttpResponse::Ok().json(markers_json(&markers)))
+}
+
+/// `POST /api/v1/markers` with `home[last_read_id]=…` and/or `notifications[last_read_id]=…`.
+pub async fn save_markers(
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let body: Value = super::body::read(&req, payload, 16 * 1024).await?;
+    let mut saved = Vec::new();
+    for timeline in MARKER_TIMELINES {
+        let Some(entry) = body.get(*timeline) else {
+            continue;
+        };
+        let id = entry
+            .get("last_read_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty() && id.len() <= 64)
+            .ok_or_else(|| {
+                crate::error::Error::unprocessable(format!(
+                    "{timeline}[last_read_id] must be the id of a post or notification"
+                ))
+            })?;
+        db::marks::set_marker(&state.db, &current.0.id, timeline, id).await?;
+        saved.push(*timeline);
+    }
+    if saved.is_empty() {
+        return Err(crate::error::Error::unprocessable(
+            "name a timeline to mark: home[last_read_id] or notifications[last_read_id]",
+        ));
+    }
+    let markers: Vec<_> = db::marks::markers(&state.db, &current.0.id)
+        .await?
+        .into_iter()
+        .filter(|m| saved.contains(&m.timeline.as_str()))
+        .collect();
+    Ok(HttpResponse::Ok().json(markers_json(&markers)))
 }

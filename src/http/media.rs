@@ -253,9 +253,12 @@ pub async fn update(
     current: CurrentAccount,
     id: web::Path<String>,
     req: actix_web::HttpRequest,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let request: UpdateRequest = super::body::parse(&req, &bytes)?;
+    // Apps send JSON, a form, or multipart (masto.js does, for a new thumbnail beside the
+    // text). A thumbnail file is refused: Kaleido makes its own posters.
+    let request: UpdateRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     let media = db::media::get(&state.db, &id)
         .await?
         .filter(|m| m.account_id == current.0.id)

@@ -47,10 +47,11 @@ pub async fn mirror_peer(
     state: web::Data<AppState>,
     current: CurrentAccount,
     req: HttpRequest,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     admin(&current)?;
-    let request: MirrorPeerRequest = super::body::parse(&req, &bytes)?;
+    let request: MirrorPeerRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     crate::mirror::peers::follow(&state, &request.url).await?;
     Ok(HttpResponse::Ok().json(json!({ "following": request.url.trim_end_matches('/') })))
 }

@@ -203,7 +203,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/api/v1/favourites", web::get().to(lists::favourites))
                 .route("/api/v1/preferences", web::get().to(lists::preferences))
                 .route("/api/v1/markers", web::get().to(lists::markers))
-                .route("/api/v1/bookmarks", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/markers", web::post().to(lists::save_markers))
+                .route("/api/v1/bookmarks", web::get().to(lists::favourites))
                 .route("/api/v1/lists", web::get().to(lists::nothing_yet_signed_in))
                 .route("/api/v1/filters", web::get().to(lists::nothing_yet_signed_in))
                 .route("/api/v2/filters", web::get().to(lists::nothing_yet_signed_in))
@@ -353,6 +354,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/api/v1/statuses", web::post().to(statuses::create))
                 .route("/api/v1/statuses/{id}", web::get().to(statuses::show))
                 .route("/api/v1/statuses/{id}", web::delete().to(statuses::delete))
+                .route("/api/v1/statuses/{id}", web::put().to(statuses::edit))
+                .route("/api/v1/statuses/{id}/source", web::get().to(statuses::source))
+                .route("/api/v1/statuses/{id}/history", web::get().to(statuses::history))
+                .route("/api/v1/statuses/{id}/bookmark", web::post().to(statuses::mark))
+                .route("/api/v1/statuses/{id}/unbookmark", web::post().to(statuses::mark))
+                .route("/api/v1/statuses/{id}/pin", web::post().to(statuses::mark))
+                .route("/api/v1/statuses/{id}/unpin", web::post().to(statuses::mark))
                 .route(
                     "/api/v1/timelines/public",
                     web::get().to(statuses::public_timeline),

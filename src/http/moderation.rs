@@ -51,10 +51,11 @@ pub async fn block_domain(
     state: web::Data<AppState>,
     current: CurrentAccount,
     req: HttpRequest,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     admin(&current)?;
-    let request: DomainBlockRequest = super::body::parse(&req, &bytes)?;
+    let request: DomainBlockRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     let domain = social::domain_of(&request.domain)?;
     db::federation::block_domain(&state.db, &domain, &request.private_comment).await?;
     Ok(HttpResponse::Ok().json(block_entity(&domain, &request.private_comment, db::now_ms())))
@@ -119,9 +120,10 @@ pub async fn report(
     state: web::Data<AppState>,
     current: CurrentAccount,
     req: HttpRequest,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let request: ReportRequest = super::body::parse(&req, &bytes)?;
+    let request: ReportRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     let report = social::report(
         &state,
         &current.0,

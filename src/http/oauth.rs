@@ -2,7 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{beacons::viewer_address, body, throttle::Throttle};
+use super::{beacons::viewer_address, throttle::Throttle};
 use crate::{
     accounts,
     error::{Error, Kind, Result},
@@ -62,9 +62,10 @@ pub async fn token(
     state: web::Data<AppState>,
     throttle: web::Data<Throttle>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let mut request: TokenRequest = body::parse(&req, &body)?;
+    let mut request: TokenRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     if request.client_id.is_none()
         && let Some((id, secret)) = basic_client(&req)
     {
@@ -147,7 +148,20 @@ pub async fn token(
             "this account uses two-factor authentication: sign in through the web login",
         ));
     }
-    let issued = accounts::issue_token(&state.db, &account).await?;
+    let issued = match request.client_id.as_deref() {
+        Some(client_id) => {
+            accounts::oauth::password_token(
+                &state.db,
+                &account,
+                client_id,
+                request.client_secret.as_deref(),
+                request.scope.as_deref(),
+            )
+            .await?
+        }
+        // Kaleido's own tools (and its tests) sign in with no app.
+        None => accounts::issue_token(&state.db, &account).await?,
+    };
     let agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -159,8 +173,13 @@ pub async fn token(
 }
 
 /// As RFC 7009 and Mastodon: revoking an unknown token is not an error.
-pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
-    let request: RevokeRequest = body::parse(&req, &body)?;
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let request: RevokeRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
     if !accounts::revoke(&state.db, &request.token).await? {
         accounts::oauth::revoke_app_token(&state.db, &request.token).await?;
     }

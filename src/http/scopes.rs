@@ -33,6 +33,8 @@ pub fn required(method: &Method, path: &str) -> &'static str {
         ["api", _, "search"] => "read:search",
         ["api", "v1", "statuses", _, "favourite" | "unfavourite"] => "write:favourites",
         ["api", "v1", "statuses", _, "bookmark" | "unbookmark"] => "write:bookmarks",
+        // A pin changes the profile, as Mastodon scopes it.
+        ["api", "v1", "statuses", _, "pin" | "unpin"] => "write:accounts",
         ["api", "v1", "statuses", ..] | ["api", "v1", "timelines", ..] => {
             rw("read:statuses", "write:statuses")
         }

@@ -1,7 +1,7 @@
 """What an app built on Mastodon.py does, against a Kaleido instance.
 
   mastodon_py.py register URL           -> {"client_id", "client_secret", "auth_url"}
-  mastodon_py.py use URL ID SECRET CODE AVATAR PHOTO
+  mastodon_py.py use URL ID SECRET CODE AVATAR PHOTO FRIEND
                                         -> what each call answered, as JSON
   mastodon_py.py signup URL USERNAME    -> the new account as the app sees it
 
@@ -26,7 +26,7 @@ def register(url):
     print(json.dumps({"client_id": client_id, "client_secret": client_secret, "auth_url": auth_url}))
 
 
-def use(url, client_id, client_secret, code, avatar, photo):
+def use(url, client_id, client_secret, code, avatar, photo, friend_name):
     api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=url)
     token = api.log_in(code=code, scopes=SCOPES, allow_http=True)
     out = {"token": bool(token)}
@@ -50,10 +50,40 @@ def use(url, client_id, client_secret, code, avatar, photo):
     out["focus"] = [media["meta"]["focus"]["x"], media["meta"]["focus"]["y"]]
     status = api.status_post("Hello from Mastodon.py", media_ids=[media["id"]], visibility="public")
     out["status_text"] = status["content"]
+    second = api.status_post("A second one")
+    third = api.status_post("And a third", idempotency_key="py-third")
+    again = api.status_post("And a third", idempotency_key="py-third")
+    out["idempotent"] = again["id"] == third["id"]
     home = api.timeline_home(limit=5)
-    out["home_first"] = home[0]["id"] == status["id"]
+    out["home_first"] = home[0]["id"] == third["id"]
+    # Paging as apps scroll: pages of two, through the Link header.
+    page = api.timeline_home(limit=2)
+    pages = [[s["id"] for s in page]]
+    page = api.fetch_next(page)
+    pages.append([s["id"] for s in page or []])
+    out["home_pages"] = pages == [[third["id"], second["id"]], [status["id"]]]
+    edited = api.status_update(status["id"], "Hello from Mastodon.py, edited", media_ids=[media["id"]])
+    out["edited"] = [edited["content"], edited["edited_at"] is not None]
+    out["history"] = [v["content"] for v in api.status_history(status["id"])]
+    out["source"] = api.status_source(status["id"])["text"]
     favourited = api.status_favourite(status["id"])
     out["favourited"] = favourited["favourited"]
+    boost = api.status_reblog(second["id"])
+    out["reblogged"] = boost["reblogged"] and boost["reblog"]["id"] == second["id"]
+    out["bookmarked"] = api.status_bookmark(second["id"])["bookmarked"]
+    out["pinned"] = api.status_pin(second["id"])["pinned"]
+    me_id = api.me()["id"]
+    out["lists"] = {
+        "favourites": [s["id"] == status["id"] for s in api.favourites()],
+        "bookmarks": [s["id"] == second["id"] for s in api.bookmarks()],
+        "pinned": [s["id"] == second["id"] for s in api.account_statuses(me_id, pinned=True)],
+    }
+    friend = api.account_lookup(friend_name)
+    out["follow"] = api.account_follow(friend["id"])["following"]
+    out["following"] = [a["username"] for a in api.account_following(me_id)]
+    out["friend_followers"] = [a["username"] for a in api.account_followers(friend["id"])]
+    api.markers_set(["home"], [third["id"]])
+    out["marker"] = api.markers_get(["home"])["home"]["last_read_id"] == third["id"]
     api.revoke_access_token(allow_http=True)
     try:
         api.account_verify_credentials()
@@ -78,4 +108,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "signup":
         signup(sys.argv[2], sys.argv[3])
     else:
-        use(*sys.argv[2:8])
+        use(*sys.argv[2:9])
