@@ -180,6 +180,29 @@ both_backends!(lists_apps_open, |backend| async move {
         .api(&alice, Method::GET, "/api/v1/markers?timeline[]=home", None)
         .await;
     assert_eq!((status, markers), (200, json!({})));
+    // Making one is refused in words, not answered 200 and dropped.
+    for (path, body) in [
+        ("/api/v1/lists", json!({"title": "friends"})),
+        (
+            "/api/v2/filters",
+            json!({"title": "spoilers", "context": ["home"]}),
+        ),
+        (
+            "/api/v1/filters",
+            json!({"phrase": "spoilers", "context": ["home"]}),
+        ),
+    ] {
+        let (status, answer) = app.api(&alice, Method::POST, path, Some(body)).await;
+        assert_eq!(status, 422, "{path}");
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Kaleido keeps no")),
+            "{answer}"
+        );
+        let (_, list) = app.api(&alice, Method::GET, path, None).await;
+        assert_eq!(list, json!([]), "{path}");
+    }
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

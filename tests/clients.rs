@@ -130,6 +130,7 @@ async fn mastodon_py_signs_up_where_sign_ups_are_open() {
         .expect("join");
     assert_eq!(out["username"], "newpy");
     assert_eq!(out["privacy"], "public");
+    assert_eq!(out["app"], "Mastodon.py signing up", "the new token is the app's");
     assert!(
         kaleido::db::accounts::by_username(app.db(), "newpy")
             .await

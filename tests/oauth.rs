@@ -445,3 +445,88 @@ async fn app_tokens_metadata_and_the_instance() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_login_asks_who_signs_in_even_when_someone_is() {
+    let app = common::start(common::Backend::SqliteLocal).await;
+    app.user("first").await;
+    app.user("second").await;
+    let (_, registered) = register(&app, json!("http://app.invalid/cb"), "read").await;
+    let client_id = registered["client_id"].as_str().expect("client_id").to_owned();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let signed_in = common::log_in_form(&app, &browser, "first", "correct horse battery", "/").await;
+    assert_eq!(signed_in.status(), 303);
+    let authorize = format!(
+        "{}/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2Fapp.invalid%2Fcb&scope=read",
+        app.url
+    );
+    // Signed in already: straight to the consent page...
+    let consent = browser.get(&authorize).send().await.expect("authorize");
+    assert_eq!(consent.status(), 200);
+    // ...unless the app asks for a login, which then comes back without asking again.
+    let forced = browser
+        .get(format!("{authorize}&force_login=true"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(forced.status(), 303);
+    let to = forced.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        to.starts_with("/login?next=") && to.ends_with("&switch=1"),
+        "{to}"
+    );
+    let next = query_value(&format!("{}{to}", app.url), "next").expect("next");
+    assert!(
+        next.starts_with("/oauth/authorize?") && !next.contains("force_login"),
+        "{next}"
+    );
+    let form = browser
+        .get(format!("{}{to}", app.url))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(form.status(), 200, "the form, though someone is signed in");
+    let page = form.text().await.expect("text");
+    assert!(page.contains("id=\"password\""), "a login form");
+    let marker = "name=\"csrf\" value=\"";
+    // The login form's own token (the header's log-out form has the session's).
+    let form_start = page.find("action=\"/login\"").expect("the login form");
+    let csrf = page[form_start + page[form_start..].find(marker).expect("csrf") + marker.len()..]
+        .split('"')
+        .next()
+        .expect("value")
+        .to_owned();
+    let switched = browser
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("username", "second"),
+            ("password", "correct horse battery"),
+            ("csrf", csrf.as_str()),
+            ("next", next.as_str()),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(switched.status(), 303);
+    let back = switched.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(back, next);
+    let consent = browser
+        .get(format!("{}{back}", app.url))
+        .send()
+        .await
+        .expect("consent")
+        .text()
+        .await
+        .expect("text");
+    assert!(consent.contains("Signed in as @second"), "{consent}");
+}

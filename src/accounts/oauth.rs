@@ -249,6 +249,27 @@ pub async fn password_token(
     super::issue_token_for(db, account, &scopes.join(" "), Some(&app)).await
 }
 
+/// The token a new account gets from `POST /api/v1/accounts`: when an app's own token asked,
+/// it belongs to that app with the scopes the app registered, as Mastodon gives it; else the
+/// first-party token.
+pub async fn sign_up_token(
+    db: &Db,
+    account: &Account,
+    app_token: Option<&str>,
+) -> Result<super::IssuedToken> {
+    let app = match app_token {
+        Some(token) => app_for_token(db, token).await?.map(|(app, _)| app),
+        None => None,
+    };
+    match app {
+        Some(app) => {
+            let scopes = scope::parse(&app.scopes, "read")?;
+            super::issue_token_for(db, account, &scopes.join(" "), Some(&app)).await
+        }
+        None => super::issue_token(db, account).await,
+    }
+}
+
 /// A token for the app itself, with no account behind it.
 pub async fn client_credentials(
     db: &Db,

@@ -413,7 +413,8 @@ pub async fn sign_up(
         },
     )
     .await?;
-    let token = accounts::issue_token(&state.db, &registered.account).await?;
+    let app_token = super::auth::bearer(&req);
+    let token = accounts::oauth::sign_up_token(&state.db, &registered.account, app_token.as_deref()).await?;
     Ok(HttpResponse::Ok().json(json!({
         "access_token": token.token,
         "token_type": "Bearer",

@@ -124,6 +124,10 @@ pub struct AuthorizeQuery {
     state: String,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// Ask for a login even when someone is signed in, so a person with several accounts
+    /// can choose which one the app gets.
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
+    force_login: bool,
 }
 
 fn describe(scope: &str) -> String {
@@ -180,10 +184,18 @@ pub async fn authorize(
     req: HttpRequest,
     query: web::Query<AuthorizeQuery>,
 ) -> Result<HttpResponse> {
-    if viewer.account.is_none() {
-        let here = format!("{}?{}", req.path(), req.query_string());
+    if viewer.account.is_none() || query.force_login {
+        // Back here after the login, without force_login, or it would ask again forever.
+        let kept: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                url::form_urlencoded::parse(req.query_string().as_bytes())
+                    .filter(|(k, _)| k != "force_login"),
+            )
+            .finish();
+        let here = format!("{}?{kept}", req.path());
         let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        return Ok(redirect(&format!("/login?next={next}")));
+        let switch = if viewer.account.is_some() { "&switch=1" } else { "" };
+        return Ok(redirect(&format!("/login?next={next}{switch}")));
     }
     let request = match checked(&state, &query).await {
         Ok(r) => r,
@@ -297,6 +309,7 @@ pub async fn decide(
         state: q.state.clone(),
         code_challenge: Some(q.code_challenge.clone()),
         code_challenge_method: Some(q.code_challenge_method.clone()),
+        force_login: false,
     };
     let request = match checked(&state, &query).await {
         Ok(r) => r,

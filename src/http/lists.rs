@@ -198,6 +198,18 @@ pub async fn nothing_yet_signed_in(_current: CurrentAccount) -> HttpResponse {
     HttpResponse::Ok().json(Vec::<Value>::new())
 }
 
+/// Making one of those: refused in words, rather than a 200 that keeps nothing.
+pub async fn not_kept(_current: CurrentAccount, req: HttpRequest) -> Result<HttpResponse> {
+    let what = if req.path().contains("/filters") {
+        "filters"
+    } else {
+        "lists"
+    };
+    Err(crate::error::Error::unprocessable(format!(
+        "Kaleido keeps no {what} yet"
+    )))
+}
+
 pub async fn nothing_yet(_viewer: Viewer) -> HttpResponse {
     HttpResponse::Ok().json(Vec::<Value>::new())
 }

@@ -206,8 +206,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/api/v1/markers", web::post().to(lists::save_markers))
                 .route("/api/v1/bookmarks", web::get().to(lists::favourites))
                 .route("/api/v1/lists", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/lists", web::post().to(lists::not_kept))
                 .route("/api/v1/filters", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v1/filters", web::post().to(lists::not_kept))
                 .route("/api/v2/filters", web::get().to(lists::nothing_yet_signed_in))
+                .route("/api/v2/filters", web::post().to(lists::not_kept))
                 .route(
                     "/api/v1/conversations",
                     web::get().to(lists::nothing_yet_signed_in),

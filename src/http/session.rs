@@ -78,6 +78,10 @@ pub fn form_token_ok(req: &HttpRequest, sent: &str) -> bool {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Show the form to someone signed in already, to sign in as another account (an app's
+    /// `force_login`).
+    #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
+    switch: bool,
 }
 
 pub async fn login_form(
@@ -85,7 +89,7 @@ pub async fn login_form(
     viewer: Viewer,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse> {
-    if viewer.account.is_some() {
+    if viewer.account.is_some() && !query.switch {
         return Ok(redirect(&safe_next(query.next.as_deref())));
     }
     render_login(&state, &viewer, query.next.as_deref(), None, StatusCode::OK)
@@ -231,6 +235,10 @@ async fn finish_login(
     account: &crate::domain::account::Account,
     next: &str,
 ) -> Result<HttpResponse> {
+    // Signing in as someone else (an app's force_login) ends the session this browser had.
+    if let Some(previous) = req.cookie(SESSION_COOKIE) {
+        accounts::end_session(&state.db, previous.value()).await?;
+    }
     let mut response = start_browser_session(state, req, account, next).await?;
     let agent = req
         .headers()

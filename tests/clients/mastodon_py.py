@@ -99,7 +99,8 @@ def signup(url, username):
     api.create_account(username, "a long enough password", f"{username}@example.org", agreement=True,
                        locale="en", scopes=SCOPES)
     me = api.account_verify_credentials()
-    print(json.dumps({"username": me["username"], "privacy": me["source"]["privacy"]}))
+    app = api.app_verify_credentials()
+    print(json.dumps({"username": me["username"], "privacy": me["source"]["privacy"], "app": app["name"]}))
 
 
 if __name__ == "__main__":
