@@ -286,6 +286,12 @@ async fn on_follow(state: &AppState, follower: &Account, activity: &Value, objec
     }
     let id = str_of(activity, "id");
     let follow = db::federation::follow(&state.db, &follower.id, &target.id, !target.locked, id).await?;
+    let kind = if follow.accepted {
+        "follow"
+    } else {
+        "follow_request"
+    };
+    db::notifications::about(&state.db, &target.id, &follower.id, kind, None).await?;
     if follow.accepted {
         outbox::answer_follow(state, &target, follower, activity.clone(), true).await?;
     }
@@ -333,7 +339,9 @@ async fn on_flag(state: &AppState, actor: &Account, object: &Value, activity: &V
         forwarded: false,
         created_at: db::now_ms(),
     };
-    db::moderation::insert_report(&state.db, &report, str_of(activity, "id")).await?;
+    if db::moderation::insert_report(&state.db, &report, str_of(activity, "id")).await? {
+        db::notifications::notify_admins(&state.db, &actor.id, "admin.report", Some(&report.id)).await?;
+    }
     Ok(())
 }
 
@@ -391,6 +399,7 @@ async fn on_undo(state: &AppState, actor: &Account, inner: &Value) -> Result<()>
                 && let Some(boost) = db::statuses::reblog_by(&state.db, &actor.id, &status.id).await?
             {
                 db::statuses::delete_remote(&state.db, &boost.id).await?;
+                gone(state, &boost).await;
             }
         }
         _ => {}
@@ -421,6 +430,7 @@ async fn relevant(state: &AppState, author: &Account, object: &Value) -> Result<
     {
         return Ok(true);
     }
+    // Addressed to, or mentioning, someone here.
     let base = state.config.public_url();
     let addressed = ["to", "cc"].iter().any(|key| {
         parse::many(object.get(*key).unwrap_or(&Value::Null))
@@ -428,7 +438,12 @@ async fn relevant(state: &AppState, author: &Account, object: &Value) -> Result<
             .filter_map(id_of)
             .any(|a| a.starts_with(base))
     });
-    Ok(addressed)
+    let mentioned = parse::many(object.get("tag").unwrap_or(&Value::Null))
+        .into_iter()
+        .filter(|t| type_of(t) == "Mention")
+        .filter_map(|t| parse::str_of(t, "href"))
+        .any(|href| href.starts_with(base));
+    Ok(addressed || mentioned)
 }
 
 async fn on_post(
@@ -480,7 +495,16 @@ async fn on_post(
     }
     let is_video = parsed.media.iter().any(|m| m.hls_url.is_some());
     let views = parsed.views;
-    let stored = resolve::store_post(state, parsed).await?;
+    let (stored, edited) = resolve::store_post(state, parsed).await?;
+    if known.is_none() {
+        db::notifications::for_new_post(&state.db, &stored.id).await?;
+        let status_id = stored.id.clone();
+        db::events::emit(&state.db, db::events::Event::Posted { status_id }).await;
+    } else if edited {
+        db::notifications::for_edit(&state.db, &stored.id).await?;
+        let status_id = stored.id.clone();
+        db::events::emit(&state.db, db::events::Event::Edited { status_id }).await;
+    }
     if let Some(views) = views {
         db::statuses::set_remote_views(&state.db, &stored.id, views).await?;
     }
@@ -509,8 +533,19 @@ async fn on_delete(state: &AppState, actor: &Account, object: &Value) -> Result<
         && status.account_id == actor.id
     {
         db::statuses::delete_remote(&state.db, &status.id).await?;
+        gone(state, &status).await;
     }
     Ok(())
+}
+
+/// Tells live listeners a post is gone.
+async fn gone(state: &AppState, status: &Status) {
+    let event = db::events::Event::Deleted {
+        status_id: status.id.clone(),
+        author_id: status.account_id.clone(),
+        public: status.visibility == crate::domain::status::Visibility::Public,
+    };
+    db::events::emit(&state.db, event).await;
 }
 
 async fn on_like(state: &AppState, actor: &Account, object: &Value, activity: &Value) -> Result<()> {
@@ -521,6 +556,14 @@ async fn on_like(state: &AppState, actor: &Account, object: &Value, activity: &V
         && let Some(status) = db::statuses::get(&state.db, id).await?
     {
         db::federation::favourite(&state.db, &actor.id, &status.id, str_of(activity, "id")).await?;
+        db::notifications::about(
+            &state.db,
+            &status.account_id,
+            &actor.id,
+            "favourite",
+            Some(&status.id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -580,6 +623,15 @@ async fn on_announce(
         language: None,
         app_id: None,
     };
-    db::statuses::upsert_remote(&state.db, &boost, &[]).await?;
+    let (boost_id, _) = db::statuses::upsert_remote(&state.db, &boost, &[], Default::default()).await?;
+    db::notifications::about(
+        &state.db,
+        &status.account_id,
+        &actor.id,
+        "reblog",
+        Some(&status.id),
+    )
+    .await?;
+    db::events::emit(&state.db, db::events::Event::Posted { status_id: boost_id }).await;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod federation;
 pub mod http;
 pub mod inbox;
 pub mod jobs;
+pub mod live;
 pub mod maintenance;
 pub mod media;
 pub mod mirror;

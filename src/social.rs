@@ -24,7 +24,7 @@ pub struct Relationship {
     pub domain_blocking: bool,
     /// Kaleido always shows a followed account's boosts.
     pub showing_reblogs: bool,
-    /// Posts do not notify anyone yet.
+    /// Told of each new post.
     pub notifying: bool,
     /// None: every language is shown.
     pub languages: Option<Vec<String>>,
@@ -61,7 +61,7 @@ pub async fn relationship(state: &AppState, me: &Account, other_id: &str) -> Res
         muting_notifications: muting,
         domain_blocking,
         showing_reblogs: following,
-        notifying: false,
+        notifying: mine.as_ref().is_some_and(|f| f.notify),
         languages: None,
         endorsed: false,
         note: String::new(),
@@ -96,10 +96,28 @@ pub async fn follow(state: &AppState, me: &Account, target_id: &str) -> Result<R
             }
         }
         None => {
-            db::federation::follow(&state.db, &me.id, &target.id, !target.locked, None).await?;
+            let follow = db::federation::follow(&state.db, &me.id, &target.id, !target.locked, None).await?;
+            let kind = if follow.accepted {
+                "follow"
+            } else {
+                "follow_request"
+            };
+            db::notifications::about(&state.db, &target.id, &me.id, kind, None).await?;
         }
     }
     relationship(state, me, &target.id).await
+}
+
+/// Rings (or silences) the bell of an account one follows: told of each new post or not.
+pub async fn ring(state: &AppState, me: &Account, target_id: &str, notify: bool) -> Result<Relationship> {
+    if db::federation::get_follow(&state.db, &me.id, target_id)
+        .await?
+        .is_none()
+    {
+        return Err(Error::unprocessable("follow the account first"));
+    }
+    db::federation::set_notify(&state.db, &me.id, target_id, notify).await?;
+    relationship(state, me, target_id).await
 }
 
 pub async fn unfollow(state: &AppState, me: &Account, target_id: &str) -> Result<Relationship> {
@@ -132,6 +150,16 @@ pub async fn favourite(state: &AppState, me: &Account, status_id: &str, undo: bo
     };
     if changed {
         outbox::like(state, me, &status, undo).await?;
+        if !undo {
+            db::notifications::about(
+                &state.db,
+                &status.account_id,
+                &me.id,
+                "favourite",
+                Some(&status.id),
+            )
+            .await?;
+        }
     }
     shown(state, me, &status.id).await
 }
@@ -148,6 +176,12 @@ pub async fn reblog(state: &AppState, me: &Account, status_id: &str, undo: bool)
         if let Some(boost) = existing {
             db::statuses::delete_remote(&state.db, &boost.id).await?;
             outbox::announce(state, me, &status, &boost.id, true).await?;
+            let event = db::events::Event::Deleted {
+                status_id: boost.id.clone(),
+                author_id: me.id.clone(),
+                public: boost.visibility == Visibility::Public,
+            };
+            db::events::emit(&state.db, event).await;
         }
         return shown(state, me, &status.id).await;
     }
@@ -178,8 +212,12 @@ pub async fn reblog(state: &AppState, me: &Account, status_id: &str, undo: bool)
                 language: None,
                 app_id: None,
             };
-            db::statuses::insert(&state.db, &boost, &[], None).await?;
+            db::statuses::insert(&state.db, &boost, &[], Default::default(), None).await?;
             outbox::announce(state, me, &status, &boost.id, false).await?;
+            db::notifications::about(&state.db, &status.account_id, &me.id, "reblog", Some(&status.id))
+                .await?;
+            let status_id = boost.id.clone();
+            db::events::emit(&state.db, db::events::Event::Posted { status_id }).await;
             boost
         }
     };
@@ -191,6 +229,53 @@ pub async fn reblog(state: &AppState, me: &Account, status_id: &str, undo: bool)
 pub struct Found {
     pub accounts: Vec<Account>,
     pub statuses: Vec<Hydrated>,
+    pub hashtags: Vec<String>,
+}
+
+/// Which kinds a search looks for, and which page of them.
+pub struct Wanted {
+    pub accounts: bool,
+    pub statuses: bool,
+    pub hashtags: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Search by words, after the exact lookups of [`search`]: posts by the words in them (for a
+/// signed-in searcher, as Mastodon), accounts by name, tags by prefix. What was found already
+/// is not repeated.
+pub async fn full_text(
+    state: &AppState,
+    q: &str,
+    wanted: &Wanted,
+    me: Option<&Account>,
+    found: &mut Found,
+) -> Result<()> {
+    let q = q.trim();
+    // An address or a link was looked up as such.
+    if q.contains("://") || q.trim_start_matches('@').contains('@') {
+        return Ok(());
+    }
+    let viewer = me.map(|m| m.id.as_str());
+    if wanted.accounts {
+        for account in db::search::accounts(&state.db, q, viewer, wanted.limit, wanted.offset).await? {
+            if !found.accounts.iter().any(|a| a.id == account.id) {
+                found.accounts.push(account);
+            }
+        }
+    }
+    if wanted.statuses && me.is_some() {
+        let words = db::search::words(q);
+        let hits = db::search::statuses(&state.db, &words, viewer, wanted.limit, wanted.offset).await?;
+        let visible = statuses::only_visible(state, hits, me).await?;
+        found
+            .statuses
+            .extend(statuses::hydrate(state, visible, me).await?);
+    }
+    if wanted.hashtags {
+        found.hashtags = db::search::tags(&state.db, q.trim_start_matches('#'), wanted.limit).await?;
+    }
+    Ok(())
 }
 
 /// `@name@host` or `name@host` (WebFinger), or the URL of an actor or post. Remote lookups
@@ -225,22 +310,21 @@ pub async fn search(state: &AppState, q: &str, resolve_remote: bool, me: Option<
         // what the searcher may see.
         if let Some(id) = resolve::local_status_id(state, q).map(str::to_owned) {
             let status = db::statuses::get(&state.db, &id).await?;
-            let visible = status.into_iter().filter(|s| statuses::can_see(s, me)).collect();
+            let visible = statuses::only_visible(state, status.into_iter().collect(), me).await?;
             found.statuses = statuses::hydrate(state, visible, me).await?;
             return Ok(found);
         }
         if !may_fetch {
             let status = db::statuses::get_by_uri(&state.db, q).await?;
-            let visible = status.into_iter().filter(|s| statuses::can_see(s, me)).collect();
+            let visible = statuses::only_visible(state, status.into_iter().collect(), me).await?;
             found.statuses = statuses::hydrate(state, visible, me).await?;
             return Ok(found);
         }
         // A post first (the common case: a link someone shared), else an actor.
         match resolve::post(state, q).await {
             Ok(status) => {
-                let visible = statuses::can_see(&status, me);
-                found.statuses =
-                    statuses::hydrate(state, [status].into_iter().filter(|_| visible).collect(), me).await?;
+                let visible = statuses::only_visible(state, vec![status], me).await?;
+                found.statuses = statuses::hydrate(state, visible, me).await?;
             }
             Err(_) => {
                 if let Ok(account) = resolve::actor(state, q).await {
@@ -291,20 +375,18 @@ pub async fn context(
         if ancestors.len() >= 40 {
             break;
         }
-        match db::statuses::get(&state.db, &id).await? {
-            Some(parent) if statuses::can_see(&parent, me) => {
-                cursor = parent.in_reply_to_id.clone();
-                ancestors.push(parent);
-            }
-            _ => break,
+        let Some(parent) = db::statuses::get(&state.db, &id).await? else {
+            break;
+        };
+        if !statuses::may_see(state, &parent, me).await? {
+            break;
         }
+        cursor = parent.in_reply_to_id.clone();
+        ancestors.push(parent);
     }
     ancestors.reverse();
-    let replies: Vec<Status> = db::statuses::replies(&state.db, &status.id)
-        .await?
-        .into_iter()
-        .filter(|s| statuses::can_see(s, me))
-        .collect();
+    let replies =
+        statuses::only_visible(state, db::statuses::replies(&state.db, &status.id).await?, me).await?;
     Ok((
         statuses::hydrate(state, ancestors, me).await?,
         statuses::hydrate(state, replies, me).await?,
@@ -428,8 +510,74 @@ pub async fn report(
         created_at: db::now_ms(),
     };
     db::moderation::insert_report(&state.db, &report, None).await?;
+    db::notifications::notify_admins(&state.db, &me.id, "admin.report", Some(&report.id)).await?;
     if report.forwarded {
         outbox::flag(state, &target, uris, &comment, &report.id).await?;
     }
     Ok(report)
+}
+
+/// A notification with what it is about, ready to show.
+#[derive(Clone)]
+pub struct Told {
+    pub notification: db::notifications::Notification,
+    pub from: Account,
+    pub status: Option<Hydrated>,
+    pub report: Option<db::moderation::Report>,
+}
+
+/// An account's notifications, each with its sender and post (left out when the post is no
+/// longer one it may see) or report (admins only).
+pub async fn notifications(
+    state: &AppState,
+    me: &Account,
+    filter: &db::notifications::Filter,
+) -> Result<Vec<Told>> {
+    let rows = db::notifications::list(&state.db, &me.id, filter).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for notification in rows {
+        if let Some(told) = told(state, me, notification).await? {
+            out.push(told);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn notification(state: &AppState, me: &Account, id: &str) -> Result<Told> {
+    let found = db::notifications::get(&state.db, &me.id, id)
+        .await?
+        .ok_or_else(|| Error::not_found("notification"))?;
+    told(state, me, found)
+        .await?
+        .ok_or_else(|| Error::not_found("notification"))
+}
+
+async fn told(
+    state: &AppState,
+    me: &Account,
+    notification: db::notifications::Notification,
+) -> Result<Option<Told>> {
+    let Some(from) = db::accounts::by_id(&state.db, &notification.from_account_id).await? else {
+        return Ok(None);
+    };
+    let status = match &notification.status_id {
+        Some(id) => match db::statuses::get(&state.db, id).await? {
+            Some(s) if statuses::may_see(state, &s, Some(me)).await? => {
+                statuses::hydrate(state, vec![s], Some(me)).await?.pop()
+            }
+            _ => return Ok(None),
+        },
+        None => None,
+    };
+    let report = match &notification.report_id {
+        Some(id) if me.is_admin => db::moderation::report(&state.db, id).await?.map(|(r, _, _)| r),
+        Some(_) => return Ok(None),
+        None => None,
+    };
+    Ok(Some(Told {
+        notification,
+        from,
+        status,
+        report,
+    }))
 }

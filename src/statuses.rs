@@ -57,10 +57,16 @@ pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Resul
     )?;
     if let Some(parent) = &new.in_reply_to_id {
         let parent = db::statuses::get(&state.db, parent).await?;
-        if !parent.as_ref().is_some_and(|p| can_see(p, Some(author))) {
+        let visible = match &parent {
+            Some(p) => may_see(state, p, Some(author)).await?,
+            None => false,
+        };
+        if !visible {
             return Err(Error::not_found("the status replied to"));
         }
     }
+    let mentioned = mentioned_accounts(state, &new.text).await?;
+    let tags = crate::domain::text::hashtags(&new.text);
     let language = checked_language(new.language)?.or_else(|| author.profile.default_language.clone());
     let now = db::now_ms();
     let all_ready = media.iter().all(|m| m.state == MediaState::Ready);
@@ -88,7 +94,11 @@ pub async fn create(state: &AppState, author: &Account, new: NewStatus) -> Resul
         Some(_) => Some(crate::federation::outbox::publish_job(&state.queue, &status.id)?),
         None => None,
     };
-    db::statuses::insert(&state.db, &status, &media_ids, announce.as_ref()).await?;
+    let attached = db::conversation::Attached {
+        mentions: &mentioned,
+        tags: &tags,
+    };
+    db::statuses::insert(&state.db, &status, &media_ids, attached, announce.as_ref()).await?;
     if !all_ready {
         // A job may have finished between our read and the insert: publish if so.
         for m in &media {
@@ -162,6 +172,8 @@ pub async fn edit(
     };
     let kinds: Vec<_> = media.iter().map(|m| m.kind).collect();
     status::validate(&text, &spoiler_text, &kinds, state.config.limits.max_album_size)?;
+    let mentioned = mentioned_accounts(state, &text).await?;
+    let tags = crate::domain::text::hashtags(&text);
     let job = crate::federation::outbox::edit_job(&state.queue, &status.id)?;
     db::statuses::edit(
         &state.db,
@@ -172,6 +184,10 @@ pub async fn edit(
             sensitive,
             language: language.as_deref(),
             media_order: &order,
+            attached: db::conversation::Attached {
+                mentions: &mentioned,
+                tags: &tags,
+            },
         },
         Some(&job),
     )
@@ -247,13 +263,76 @@ async fn hydrated(state: &AppState, status: Status, viewer: &Account) -> Result<
         .ok_or_else(|| Error::not_found("status"))
 }
 
-/// Whether `viewer` (None: anonymous) may see the status.
-pub fn can_see(status: &Status, viewer: Option<&Account>) -> bool {
-    let own = viewer.is_some_and(|v| v.id == status.account_id);
-    if own {
-        return true;
+/// At most this many mentions of a new post are looked up: each may be a WebFinger fetch.
+const MAX_MENTION_LOOKUPS: usize = 20;
+
+/// The accounts a post's text mentions that answer: ours by name, others' known here or
+/// found through WebFinger (the guarded client). A mention nobody answers to stays text.
+async fn mentioned_accounts(state: &AppState, text: &str) -> Result<Vec<String>> {
+    let own = crate::federation::resolve::own_host(state);
+    let mut ids: Vec<String> = Vec::new();
+    for (name, domain) in crate::domain::text::mentions(text)
+        .into_iter()
+        .take(MAX_MENTION_LOOKUPS)
+    {
+        let found = match domain.as_deref() {
+            None => db::accounts::by_username(&state.db, &name).await?,
+            Some(host) if host == own => db::accounts::by_username(&state.db, &name).await?,
+            Some(host) => match db::accounts::remote_by_acct(&state.db, &name, host).await? {
+                Some(known) => Some(known),
+                None => crate::federation::resolve::webfinger(state, &format!("{name}@{host}"))
+                    .await
+                    .ok(),
+            },
+        };
+        if let Some(account) = found.filter(|a| !a.standing.gone())
+            && !ids.contains(&account.id)
+        {
+            ids.push(account.id);
+        }
     }
-    status.published_at.is_some() && matches!(status.visibility, Visibility::Public | Visibility::Unlisted)
+    Ok(ids)
+}
+
+/// Whether `viewer` (None: anonymous) may see the status: its author always; a published
+/// public or unlisted post anyone; a followers-only post the author's followers and whom it
+/// mentions; a direct post only whom it mentions.
+pub async fn may_see(state: &AppState, status: &Status, viewer: Option<&Account>) -> Result<bool> {
+    let Some(viewer) = viewer else {
+        return Ok(status.published_at.is_some()
+            && matches!(status.visibility, Visibility::Public | Visibility::Unlisted));
+    };
+    if viewer.id == status.account_id {
+        return Ok(true);
+    }
+    if status.published_at.is_none() {
+        return Ok(false);
+    }
+    Ok(match status.visibility {
+        Visibility::Public | Visibility::Unlisted => true,
+        Visibility::Private => {
+            db::conversation::mentions_account(&state.db, &status.id, &viewer.id).await?
+                || db::federation::get_follow(&state.db, &viewer.id, &status.account_id)
+                    .await?
+                    .is_some_and(|f| f.accepted)
+        }
+        Visibility::Direct => db::conversation::mentions_account(&state.db, &status.id, &viewer.id).await?,
+    })
+}
+
+/// The statuses `viewer` may see, in their order.
+pub async fn only_visible(
+    state: &AppState,
+    statuses: Vec<Status>,
+    viewer: Option<&Account>,
+) -> Result<Vec<Status>> {
+    let mut out = Vec::with_capacity(statuses.len());
+    for status in statuses {
+        if may_see(state, &status, viewer).await? {
+            out.push(status);
+        }
+    }
+    Ok(out)
 }
 
 /// A status, its author and its media, if `viewer` may see it.
@@ -264,8 +343,10 @@ pub async fn fetch(
 ) -> Result<(Status, Account, Vec<Media>)> {
     let status = db::statuses::get(&state.db, id)
         .await?
-        .filter(|s| can_see(s, viewer))
         .ok_or_else(|| Error::not_found("status"))?;
+    if !may_see(state, &status, viewer).await? {
+        return Err(Error::not_found("status"));
+    }
     let author = db::accounts::by_id(&state.db, &status.account_id)
         .await?
         .ok_or_else(|| Error::not_found("status"))?;
@@ -308,12 +389,19 @@ pub async fn delete(state: &AppState, id: &str, owner: &Account) -> Result<(Stat
     db::statuses::delete(&state.db, &status.id, tombstone, &purge).await?;
     if status.published_at.is_some() {
         crate::federation::outbox::deleted(state, owner, &status).await?;
+        let event = db::events::Event::Deleted {
+            status_id: status.id.clone(),
+            author_id: owner.id.clone(),
+            public: status.visibility == Visibility::Public,
+        };
+        db::events::emit(&state.db, event).await;
     }
     state.queue.wake();
     Ok((status, media))
 }
 
 /// Statuses with their authors and media, ready to render.
+#[derive(Clone)]
 pub struct Hydrated {
     pub status: Status,
     pub author: Account,
@@ -329,6 +417,9 @@ pub struct Hydrated {
     pub in_reply_to_account_id: Option<String>,
     /// The app it was written with: (name, website), shown to its author only.
     pub application: Option<(String, Option<String>)>,
+    /// The accounts it mentions and its hashtags (case-folded).
+    pub mentions: Vec<Account>,
+    pub tags: Vec<String>,
     /// For a boost: the status boosted.
     pub reblog: Option<Box<Hydrated>>,
 }
@@ -343,7 +434,7 @@ pub async fn hydrate(
     for item in &mut out {
         if let Some(inner_id) = &item.status.reblog_of_id
             && let Some(inner) = db::statuses::get(&state.db, inner_id).await?
-            && can_see(&inner, viewer)
+            && may_see(state, &inner, viewer).await?
         {
             item.reblog = hydrate_one_level(state, vec![inner], viewer)
                 .await?
@@ -370,6 +461,8 @@ async fn hydrate_one_level(
 ) -> Result<Vec<Hydrated>> {
     let ids: Vec<&str> = statuses.iter().map(|s| s.id.as_str()).collect();
     let mut media = db::statuses::media_of(&state.db, &ids).await?;
+    let mut mentions = db::conversation::mentions_of(&state.db, &ids).await?;
+    let mut tags = db::conversation::tags_of(&state.db, &ids).await?;
     let (bookmarks, pins) = match viewer {
         Some(v) => (
             db::marks::bookmarked(&state.db, &v.id, &ids).await?,
@@ -410,6 +503,7 @@ async fn hydrate_one_level(
                 .map(|a| (a.name, a.website)),
             _ => None,
         };
+        let status_id = status.id.clone();
         out.push(Hydrated {
             bookmarked: bookmarks.contains(&status.id),
             pinned: pins.contains(&status.id),
@@ -421,6 +515,8 @@ async fn hydrate_one_level(
             reblogged,
             in_reply_to_account_id,
             application,
+            mentions: mentions.remove(&status_id).unwrap_or_default(),
+            tags: tags.remove(&status_id).unwrap_or_default(),
             reblog: None,
         });
     }

@@ -25,37 +25,8 @@ async fn an_edit_keeps_its_history_here_and_on_the_followers_server() {
     let alice = home.user("alice").await;
     let mallory = home.user("mallory").await;
     let bob = there.user("bob").await;
-    let home_host = home.url.trim_start_matches("http://").to_owned();
 
-    let (_, found) = there
-        .api(
-            &bob,
-            Method::GET,
-            &format!("/api/v2/search?q=%40alice%40{home_host}&resolve=true"),
-            None,
-        )
-        .await;
-    let remote_alice = found["accounts"][0]["id"].as_str().expect("found").to_owned();
-    there
-        .api(
-            &bob,
-            Method::POST,
-            &format!("/api/v1/accounts/{remote_alice}/follow"),
-            None,
-        )
-        .await;
-    common::eventually(20, "the follow to be accepted", || async {
-        let (_, r) = there
-            .api(
-                &bob,
-                Method::GET,
-                &format!("/api/v1/accounts/relationships?id[]={remote_alice}"),
-                None,
-            )
-            .await;
-        (r[0]["following"] == true).then_some(())
-    })
-    .await;
+    there.follow_remote(&bob, &home, "alice").await;
 
     let (status, post) = home
         .api(

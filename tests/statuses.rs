@@ -174,7 +174,11 @@ both_backends!(timelines_page_and_respect_visibility, |backend| async move {
         .map(|(_, p)| p)
         .expect("own url")
         .to_owned();
-    let (_, page, _) = get_json(&app, &format!("{path}&limit=2"), None).await;
+    assert!(
+        path.contains("limit=2"),
+        "the next page is of the same size: {path}"
+    );
+    let (_, page, _) = get_json(&app, &path, None).await;
     let ids: Vec<&str> = page
         .as_array()
         .expect("list")

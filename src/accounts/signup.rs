@@ -172,6 +172,8 @@ pub async fn sign_up(state: &AppState, form: SignUp) -> Result<Registered> {
             if let Some(email) = &details_email {
                 super::mail::send_confirmation(state, &account, email).await?;
             }
+            // Admins hear of every sign-up, and of those waiting for them above all.
+            db::notifications::notify_admins(&state.db, &account.id, "admin.sign_up", None).await?;
             Ok(Registered {
                 confirm_email: details_email.is_some(),
                 account,

@@ -13,6 +13,8 @@ pub struct Follow {
     pub target_id: String,
     pub accepted: bool,
     pub uri: Option<String>,
+    /// The follower asked to be told of each new post.
+    pub notify: bool,
 }
 
 fn follow_from_row(row: &sqlx::any::AnyRow) -> Result<Follow> {
@@ -22,7 +24,19 @@ fn follow_from_row(row: &sqlx::any::AnyRow) -> Result<Follow> {
         target_id: row.try_get("target_id")?,
         accepted: row.try_get::<String, _>("state")? == "accepted",
         uri: row.try_get("uri")?,
+        notify: row.try_get::<i64, _>("notify")? != 0,
     })
+}
+
+/// Whether a follower is told of each new post of the account it follows.
+pub async fn set_notify(db: &Db, account_id: &str, target_id: &str, notify: bool) -> Result<()> {
+    sqlx::query("UPDATE follows SET notify = $1 WHERE account_id = $2 AND target_id = $3")
+        .bind(i64::from(notify))
+        .bind(account_id)
+        .bind(target_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 /// Records a follow (or returns the one already there: following twice changes nothing).

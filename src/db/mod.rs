@@ -6,7 +6,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod conversation;
 pub mod email;
+pub mod events;
 pub mod federation;
 pub mod invites;
 pub mod jobs;
@@ -15,8 +17,10 @@ pub mod marks;
 pub mod media;
 pub mod mirrors;
 pub mod moderation;
+pub mod notifications;
 pub mod oauth;
 pub mod relations;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod statuses;
@@ -47,6 +51,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The live-update channel (`events`).
+    pub events: events::Events,
 }
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -127,6 +133,21 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "edits, bookmarks, pins and markers",
         include_str!("../../migrations/sqlite/0015_status_extras.sql"),
     ),
+    (
+        16,
+        "mentions, tags and notifications",
+        include_str!("../../migrations/sqlite/0016_conversation.sql"),
+    ),
+    (
+        17,
+        "full-text search",
+        include_str!("../../migrations/sqlite/0017_search.sql"),
+    ),
+    (
+        18,
+        "notify and featured tags",
+        include_str!("../../migrations/sqlite/0018_notify_and_featured_tags.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -204,6 +225,21 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "edits, bookmarks, pins and markers",
         include_str!("../../migrations/postgres/0015_status_extras.sql"),
     ),
+    (
+        16,
+        "mentions, tags and notifications",
+        include_str!("../../migrations/postgres/0016_conversation.sql"),
+    ),
+    (
+        17,
+        "full-text search",
+        include_str!("../../migrations/postgres/0017_search.sql"),
+    ),
+    (
+        18,
+        "notify and featured tags",
+        include_str!("../../migrations/postgres/0018_notify_and_featured_tags.sql"),
+    ),
 ];
 
 impl Db {
@@ -252,7 +288,12 @@ impl Db {
                 Error::unavailable(format!("cannot connect to database {}", config.redacted_url()))
                     .with_source(e)
             })?;
-        Ok(Db { pool, backend })
+        let events = events::Events::new((backend == Backend::Postgres).then_some(url.as_str()));
+        Ok(Db {
+            pool,
+            backend,
+            events,
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -279,7 +320,14 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        match self.backend {
+            // Every transaction here writes. A deferred one that reads first cannot take the
+            // write lock once another connection has written since its read (SQLite answers
+            // "database is locked" at once, whatever the busy timeout): IMMEDIATE takes the lock
+            // up front, waiting for it as the busy timeout allows.
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => Ok(self.pool.begin().await?),
+        }
     }
 
     pub async fn ping(&self) -> Result<()> {

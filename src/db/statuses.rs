@@ -4,15 +4,16 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Db, jobs, now_ms};
 use crate::{
+    db::conversation::Attached,
     db::media as media_rows,
     domain::media::Media,
     domain::status::{Status, Visibility},
     error::{Error, Result},
 };
 
-const COLUMNS: &str = "s.id, s.account_id, s.text, s.visibility, s.sensitive, s.spoiler_text, s.in_reply_to_id, s.published_at, s.created_at, s.uri, s.url, s.reblog_of_id, s.title, s.edited_at, s.language, s.app_id";
+pub(super) const COLUMNS: &str = "s.id, s.account_id, s.text, s.visibility, s.sensitive, s.spoiler_text, s.in_reply_to_id, s.published_at, s.created_at, s.uri, s.url, s.reblog_of_id, s.title, s.edited_at, s.language, s.app_id";
 
-fn from_row(row: &AnyRow) -> Result<Status> {
+pub(super) fn from_row(row: &AnyRow) -> Result<Status> {
     let visibility: String = row.try_get("visibility")?;
     Ok(Status {
         id: row.try_get("id")?,
@@ -97,10 +98,12 @@ pub async fn insert(
     db: &Db,
     status: &Status,
     media_ids: &[String],
+    attached: Attached<'_>,
     announce: Option<&jobs::NewJob>,
 ) -> Result<()> {
     let mut tx = db.begin().await?;
     insert_row(&mut tx, status).await?;
+    crate::db::conversation::attach(&mut tx, &status.id, attached.mentions, attached.tags).await?;
     for (position, media_id) in media_ids.iter().enumerate() {
         sqlx::query("INSERT INTO status_media (status_id, media_id, position) VALUES ($1, $2, $3)")
             .bind(&status.id)
@@ -229,7 +232,13 @@ pub async fn reblog_by(db: &Db, account_id: &str, status_id: &str) -> Result<Opt
 
 /// Stores a remote status with its media, or, when its uri is known, replaces its content and
 /// media (an `Update`). Returns the status's local id.
-pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<String> {
+/// Stores a remote post, or its new version: (its id here, whether its text changed).
+pub async fn upsert_remote(
+    db: &Db,
+    status: &Status,
+    media: &[Media],
+    attached: Attached<'_>,
+) -> Result<(String, bool)> {
     let uri = status.uri.as_deref().unwrap_or_default();
     let mut tx = db.begin().await?;
     let sql = format!("SELECT {COLUMNS} FROM statuses s WHERE s.uri = $1");
@@ -240,11 +249,13 @@ pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<
         .as_ref()
         .map(from_row)
         .transpose()?;
+    let mut edited = false;
     let id = match existing {
         Some(old) => {
             let id = old.id.clone();
+            edited = changed(&old, status);
             // Servers send Update for views and copies too: only a changed text is an edit.
-            let edited_at = if changed(&old, status) {
+            let edited_at = if edited {
                 save_version(&mut tx, &old).await?;
                 Some(status.edited_at.unwrap_or_else(now_ms))
             } else {
@@ -309,8 +320,9 @@ pub async fn upsert_remote(db: &Db, status: &Status, media: &[Media]) -> Result<
             .execute(&mut *tx)
             .await?;
     }
+    crate::db::conversation::attach(&mut tx, &id, attached.mentions, attached.tags).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok((id, edited))
 }
 
 fn changed(old: &Status, new: &Status) -> bool {
@@ -346,6 +358,7 @@ pub struct Edit<'a> {
     pub sensitive: bool,
     pub language: Option<&'a str>,
     pub media_order: &'a [String],
+    pub attached: Attached<'a>,
 }
 
 /// Applies an edit to a local post, keeping the version before it, with the job that sends
@@ -379,6 +392,7 @@ pub async fn edit(db: &Db, old: &Status, edit: &Edit<'_>, announce: Option<&jobs
     if !text_changed && !language_changed && !reordered {
         return Ok(false);
     }
+    crate::db::conversation::attach(&mut tx, &old.id, edit.attached.mentions, edit.attached.tags).await?;
     // Before publishing there is no one who saw the first version: no history, no edited mark.
     let edited_at = match old.published_at {
         Some(_) => {
@@ -505,6 +519,56 @@ pub enum Timeline<'a> {
     Home { account_id: &'a str },
     /// One account's profile, as seen by others: public and unlisted.
     Account { account_id: &'a str },
+    /// Public posts with any of `any` (at least one must be given), all of `all` and none of
+    /// `none`, by case-folded tag name; `local`, `remote` and `viewer` as for `Public`.
+    Tag {
+        any: &'a [String],
+        all: &'a [String],
+        none: &'a [String],
+        local: bool,
+        remote: bool,
+        viewer: Option<&'a str>,
+    },
+}
+
+/// The public timelines' common rules: public posts (no boosts) of authors not silenced nor
+/// blocked or muted by the viewer, from here, elsewhere, or both.
+fn public_conditions(
+    conditions: &mut Vec<String>,
+    binds: &mut Vec<String>,
+    local: bool,
+    remote: bool,
+    viewer: Option<&str>,
+) {
+    conditions.push("s.visibility = 'public' AND s.reblog_of_id IS NULL".into());
+    conditions.push("s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL)".into());
+    if let Some(viewer) = viewer {
+        binds.push(viewer.to_owned());
+        conditions.push(format!(
+            "s.account_id NOT IN (SELECT target_id FROM account_blocks WHERE account_id = ${})",
+            binds.len()
+        ));
+    }
+    if local {
+        conditions.push("s.uri IS NULL".into());
+    }
+    if remote {
+        conditions.push("s.uri IS NOT NULL".into());
+    }
+}
+
+fn tagged(names: &[String], binds: &mut Vec<String>) -> String {
+    let marks: Vec<String> = names
+        .iter()
+        .map(|n| {
+            binds.push(n.clone());
+            format!("${}", binds.len())
+        })
+        .collect();
+    format!(
+        "SELECT st.status_id FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE t.name IN ({})",
+        marks.join(", ")
+    )
 }
 
 /// Newest first, whatever the paging direction.
@@ -524,30 +588,40 @@ pub async fn timeline(db: &Db, timeline: Timeline<'_>, page: &Page) -> Result<Ve
             local,
             remote,
             viewer,
+        } => public_conditions(&mut conditions, &mut binds, local, remote, viewer),
+        Timeline::Tag {
+            any,
+            all,
+            none,
+            local,
+            remote,
+            viewer,
         } => {
-            conditions.push("s.visibility = 'public' AND s.reblog_of_id IS NULL".into());
-            conditions
-                .push("s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL)".into());
-            if let Some(viewer) = viewer {
-                let mark = bind(viewer, &mut binds);
-                conditions.push(format!(
-                    "s.account_id NOT IN (SELECT target_id FROM account_blocks WHERE account_id = {mark})"
-                ));
+            public_conditions(&mut conditions, &mut binds, local, remote, viewer);
+            let any = tagged(any, &mut binds);
+            conditions.push(format!("s.id IN ({any})"));
+            for name in all {
+                let one = tagged(std::slice::from_ref(name), &mut binds);
+                conditions.push(format!("s.id IN ({one})"));
             }
-            if local {
-                conditions.push("s.uri IS NULL".into());
-            }
-            if remote {
-                conditions.push("s.uri IS NOT NULL".into());
+            if !none.is_empty() {
+                let excluded = tagged(none, &mut binds);
+                conditions.push(format!("s.id NOT IN ({excluded})"));
             }
         }
         Timeline::Home { account_id } => {
             // Its own posts and those of the accounts it follows (accepted), boosts included;
             // a followed account's followers-only posts too.
             let mark = bind(account_id, &mut binds);
+            // Also: posts addressed to it (followers-only or direct ones that mention it), and
+            // public posts with a tag it follows.
             conditions.push(format!(
                 "(s.account_id = {mark} OR (s.visibility IN ('public', 'unlisted', 'private') AND s.account_id IN
-                   (SELECT target_id FROM follows WHERE account_id = {mark} AND state = 'accepted')))
+                   (SELECT target_id FROM follows WHERE account_id = {mark} AND state = 'accepted'))
+                 OR (s.visibility IN ('private', 'direct') AND s.id IN
+                   (SELECT status_id FROM status_mentions WHERE account_id = {mark}))
+                 OR (s.visibility = 'public' AND s.id IN (SELECT st.status_id FROM status_tags st
+                   JOIN tag_follows tf ON tf.tag_id = st.tag_id WHERE tf.account_id = {mark})))
                  AND s.account_id NOT IN (SELECT target_id FROM account_blocks WHERE account_id = {mark})
                  AND (s.reblog_of_id IS NULL OR s.reblog_of_id NOT IN (SELECT r.id FROM statuses r
                    WHERE r.account_id IN (SELECT target_id FROM account_blocks WHERE account_id = {mark})))"

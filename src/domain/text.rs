@@ -17,6 +17,53 @@ pub struct Links<'a> {
     pub rel_me: bool,
 }
 
+/// A post's mentions as they were resolved: (`name` or `name@domain` lowercased, as typed
+/// minus the `@`; the account's page). A post links only these: a mention nobody answers to
+/// stays text, as Mastodon leaves it.
+pub type Resolved<'a> = &'a [(String, String)];
+
+/// The accounts a text mentions, once each, in order: (name, domain if given).
+pub fn mentions(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for token in tokens(text) {
+        if let Token::Mention { name, domain } = token {
+            let found = (name.to_lowercase(), domain.map(str::to_lowercase));
+            if !out.contains(&found) {
+                out.push(found);
+            }
+        }
+    }
+    out
+}
+
+/// A tag as it is kept and compared: case-folded, as Mastodon matches them.
+pub fn normal_tag(tag: &str) -> String {
+    tag.trim_start_matches('#').to_lowercase()
+}
+
+/// Whether `tag` (without `#`) is one Kaleido reads: letters, digits and `_`, a letter among
+/// them, at most 100 characters.
+pub fn is_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.chars().count() <= 100
+        && tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && tag.chars().any(char::is_alphabetic)
+}
+
+/// The hashtags of a text, case-folded, once each, in order.
+pub fn hashtags(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for token in tokens(text) {
+        if let Token::Tag(tag) = token {
+            let tag = normal_tag(tag);
+            if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+    }
+    out
+}
+
 enum Token<'a> {
     Text(&'a str),
     Url(&'a str),
@@ -119,6 +166,10 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
 }
 
 fn render_line(line: &str, links: &Links) -> String {
+    render_line_with(line, links, None)
+}
+
+fn render_line_with(line: &str, links: &Links, resolved: Option<Resolved>) -> String {
     let rel = if links.rel_me {
         "me nofollow noopener noreferrer"
     } else {
@@ -143,9 +194,24 @@ fn render_line(line: &str, links: &Links) -> String {
                 escape(tag)
             ),
             Token::Mention { name, domain } => {
-                let href = match domain {
-                    Some(d) => format!("{}/@{}@{}", links.base, escape(name), escape(d)),
-                    None => format!("{}/@{}", links.base, escape(name)),
+                let href = match (resolved, domain) {
+                    (Some(known), _) => {
+                        let key = match domain {
+                            Some(d) => format!("{}@{}", name.to_lowercase(), d.to_lowercase()),
+                            None => name.to_lowercase(),
+                        };
+                        match known.iter().find(|(acct, _)| *acct == key) {
+                            Some((_, href)) => escape(href),
+                            None => {
+                                return match domain {
+                                    Some(d) => escape(&format!("@{name}@{d}")),
+                                    None => escape(&format!("@{name}")),
+                                };
+                            }
+                        }
+                    }
+                    (None, Some(d)) => format!("{}/@{}@{}", links.base, escape(name), escape(d)),
+                    (None, None) => format!("{}/@{}", links.base, escape(name)),
                 };
                 format!(
                     "<span class=\"h-card\" translate=\"no\"><a href=\"{href}\" class=\"u-url mention\">@<span>{}</span></a></span>",
@@ -158,11 +224,20 @@ fn render_line(line: &str, links: &Links) -> String {
 
 /// Paragraphs at blank lines, `<br>` at line breaks, links made.
 pub fn to_html(text: &str, links: &Links) -> String {
+    paragraphs(text, &|l| render_line(l, links))
+}
+
+/// A post's text as HTML: like [`to_html`], with mentions linked only where they were resolved.
+pub fn post_html(text: &str, links: &Links, resolved: Resolved) -> String {
+    paragraphs(text, &|l| render_line_with(l, links, Some(resolved)))
+}
+
+fn paragraphs(text: &str, line: &dyn Fn(&str) -> String) -> String {
     text.replace("\r\n", "\n")
         .split("\n\n")
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            let lines: Vec<String> = p.trim().split('\n').map(|l| render_line(l, links)).collect();
+            let lines: Vec<String> = p.trim().split('\n').map(line).collect();
             format!("<p>{}</p>", lines.join("<br>"))
         })
         .collect()
@@ -204,6 +279,36 @@ mod tests {
             html.contains("href=\"https://kaleido.example/@carol@masto.example\""),
             "{html}"
         );
+    }
+
+    #[test]
+    fn mentions_and_tags_are_read_once_each() {
+        let text = "@Bob and @carol@Masto.Example, #Foxes #foxes #Füchse #1 @bob";
+        assert_eq!(
+            mentions(text),
+            vec![
+                ("bob".to_owned(), None),
+                ("carol".to_owned(), Some("masto.example".to_owned()))
+            ]
+        );
+        assert_eq!(hashtags(text), vec!["foxes", "füchse"]);
+        assert!(is_tag("Füchse") && !is_tag("12") && !is_tag("a-b") && !is_tag(""));
+    }
+
+    #[test]
+    fn a_post_links_only_resolved_mentions() {
+        let known = vec![(
+            "carol@masto.example".to_owned(),
+            "https://masto.example/@carol".to_owned(),
+        )];
+        let html = post_html("hi @carol@masto.example and @nobody", &LINKS, &known);
+        assert!(
+            html.contains(
+                "<a href=\"https://masto.example/@carol\" class=\"u-url mention\">@<span>carol</span></a>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("and @nobody</p>"), "{html}");
     }
 
     #[test]

@@ -285,6 +285,63 @@ pub fn activity(
     })
 }
 
+/// An account a post mentions, as its object names it.
+pub struct Mentioned {
+    /// Its actor id.
+    pub id: String,
+    /// Its profile page, where the mention links.
+    pub page: String,
+    pub username: String,
+    pub host: String,
+}
+
+/// A post's mentions and hashtags: `Mention` and `Hashtag` in `tag`, the mentioned actors
+/// addressed (`to` for a direct post, else `cc`, as Mastodon addresses them), and the text
+/// rendered with its links. A Video keeps PeerTube's own content.
+pub fn add_conversation(
+    object: &mut Value,
+    base: &str,
+    status: &Status,
+    mentioned: &[Mentioned],
+    tags: &[String],
+) {
+    let mut items: Vec<Value> = mentioned
+        .iter()
+        .map(|m| json!({ "type": "Mention", "href": m.id, "name": format!("@{}@{}", m.username, m.host) }))
+        .collect();
+    items.extend(
+        tags.iter().map(
+            |t| json!({ "type": "Hashtag", "href": format!("{base}/tags/{t}"), "name": format!("#{t}") }),
+        ),
+    );
+    match object.get_mut("tag").and_then(Value::as_array_mut) {
+        Some(existing) => existing.extend(items),
+        None => object["tag"] = json!(items),
+    }
+    let ids: Vec<Value> = mentioned.iter().map(|m| json!(m.id)).collect();
+    let key = if status.visibility == Visibility::Direct {
+        "to"
+    } else {
+        "cc"
+    };
+    match object.get_mut(key).and_then(Value::as_array_mut) {
+        Some(list) => list.extend(ids),
+        None => object[key] = json!(ids),
+    }
+    if object["type"] == "Note" {
+        let mut resolved: Vec<(String, String)> = Vec::new();
+        for m in mentioned {
+            resolved.push((m.username.to_lowercase(), m.page.clone()));
+            resolved.push((
+                format!("{}@{}", m.username, m.host).to_lowercase(),
+                m.page.clone(),
+            ));
+        }
+        let links = crate::domain::text::Links { base, rel_me: false };
+        object["content"] = json!(crate::domain::text::post_html(&status.text, &links, &resolved));
+    }
+}
+
 /// What a deleted post leaves behind.
 pub fn tombstone(id: &str) -> Value {
     json!({ "id": id, "type": "Tombstone" })

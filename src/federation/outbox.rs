@@ -151,6 +151,30 @@ pub async fn status_object(state: &AppState, status_id: &str) -> Result<Option<(
         parent,
         &url_of,
     );
+    let base = state.config.public_url();
+    let mut mentioned = db::conversation::mentions_of(&state.db, &[status.id.as_str()]).await?;
+    let mentioned: Vec<objects::Mentioned> = mentioned
+        .remove(&status.id)
+        .unwrap_or_default()
+        .iter()
+        .map(|a| objects::Mentioned {
+            id: a
+                .remote
+                .as_ref()
+                .map(|r| r.uri.clone())
+                .unwrap_or_else(|| crate::domain::account::person_id(base, &a.username)),
+            page: a
+                .remote
+                .as_ref()
+                .map(|r| r.profile_url.clone().unwrap_or_else(|| r.uri.clone()))
+                .unwrap_or_else(|| format!("{base}/@{}", a.username)),
+            username: a.username.clone(),
+            host: a.domain.clone().unwrap_or_else(|| resolve::own_host(state)),
+        })
+        .collect();
+    let mut tags = db::conversation::tags_of(&state.db, &[status.id.as_str()]).await?;
+    let tags = tags.remove(&status.id).unwrap_or_default();
+    objects::add_conversation(&mut object, base, &status, &mentioned, &tags);
     if let Some(at) = status.edited_at {
         object["updated"] = serde_json::json!(crate::domain::time::rfc3339(at));
     }
@@ -202,6 +226,13 @@ async fn audience_inboxes(
     {
         inboxes.push(inbox);
     }
+    // Everyone it mentions, whatever its visibility: a direct post reaches exactly them.
+    let mut mentioned = db::conversation::mentions_of(&state.db, &[status.id.as_str()]).await?;
+    for account in mentioned.remove(&status.id).unwrap_or_default() {
+        if let Some(inbox) = inbox_of(&account) {
+            inboxes.push(inbox);
+        }
+    }
     Ok(inboxes)
 }
 
@@ -226,12 +257,25 @@ impl JobHandler for Publish {
             // Instances that follow ours get every public post (as PeerTube does).
             inboxes.extend(db::mirrors::follower_inboxes(&state.db).await?);
         }
+        // The people here it concerns hear of it now; other servers tell their own.
         let activity = if payload.edit {
+            db::notifications::for_edit(&state.db, &status.id).await?;
             objects::update(object)
         } else {
+            db::notifications::for_new_post(&state.db, &status.id).await?;
             objects::create(object)
         };
         send(state, Some(&author), &activity, inboxes).await?;
+        let event = if payload.edit {
+            db::events::Event::Edited {
+                status_id: status.id.clone(),
+            }
+        } else {
+            db::events::Event::Posted {
+                status_id: status.id.clone(),
+            }
+        };
+        db::events::emit(&state.db, event).await;
         Ok(())
     }
 }

@@ -198,6 +198,61 @@ pub struct RemoteStatus {
     pub language: Option<String>,
     /// When the author last edited it (`updated`).
     pub updated_ms: Option<i64>,
+    /// The actors it mentions (`Mention` tags) or addresses by name (`to`/`cc`), by id.
+    pub mentions: Vec<String>,
+    /// Its hashtags, case-folded, without `#` (Mastodon's and Pixelfed's `#name`, PeerTube's
+    /// bare `name`).
+    pub tags: Vec<String>,
+}
+
+/// Mentioned actors and hashtags of a post object, each bounded.
+fn conversation_of(object: &Value) -> (Vec<String>, Vec<String>) {
+    let limit = crate::db::conversation::MAX_PER_POST;
+    let mut mentions: Vec<String> = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    for item in many(object.get("tag").unwrap_or(&Value::Null))
+        .into_iter()
+        .take(200)
+    {
+        match type_of(item) {
+            "Mention" => {
+                if let Some(href) = http_url(str_of(item, "href"))
+                    && !mentions.contains(&href)
+                {
+                    mentions.push(href);
+                }
+            }
+            "Hashtag" => {
+                if let Some(name) = str_of(item, "name")
+                    && crate::domain::text::is_tag(name.trim_start_matches('#'))
+                {
+                    let tag = crate::domain::text::normal_tag(name);
+                    if !tags.contains(&tag) {
+                        tags.push(tag);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Some servers address a direct post to its people without tagging them.
+    for key in ["to", "cc"] {
+        for id in many(object.get(key).unwrap_or(&Value::Null))
+            .into_iter()
+            .filter_map(id_of)
+        {
+            if id != PUBLIC
+                && !id.ends_with("/followers")
+                && let Some(href) = http_url(Some(id))
+                && !mentions.contains(&href)
+            {
+                mentions.push(href);
+            }
+        }
+    }
+    mentions.truncate(limit);
+    tags.truncate(limit);
+    (mentions, tags)
 }
 
 fn language_of(object: &Value) -> Option<String> {
@@ -399,6 +454,7 @@ pub fn post(object: &Value, origin: &str) -> Result<RemoteStatus> {
         .then(|| str_of(object, "name").map(str::to_owned))
         .flatten();
     let summary = str_of(object, "summary").map(html_to_text).unwrap_or_default();
+    let (mentions, tags) = conversation_of(object);
     Ok(RemoteStatus {
         uri: uri.to_owned(),
         url,
@@ -414,6 +470,8 @@ pub fn post(object: &Value, origin: &str) -> Result<RemoteStatus> {
         views: object.get("views").and_then(Value::as_i64).filter(|v| *v >= 0),
         language: language_of(object),
         updated_ms: time_ms(str_of(object, "updated")),
+        mentions,
+        tags,
     })
 }
 

@@ -240,7 +240,7 @@ pub async fn post(state: &AppState, uri: &str) -> Result<Status> {
     let signer = instance_signer(state).await?;
     let (from, object) = state.http.get_json(uri, Some(&signer)).await?;
     let parsed = parse::post(&object, from.as_str())?;
-    store_post(state, parsed).await
+    Ok(store_post(state, parsed).await?.0)
 }
 
 /// The hosts whose copies may be listed here, as `mirroring.accept_from` says; None: any.
@@ -262,9 +262,27 @@ fn parsed_author_uri(author: &Account) -> String {
     author.remote.as_ref().map(|r| r.uri.clone()).unwrap_or_default()
 }
 
-/// Stores (or updates) a remote post. Its author is fetched if unknown; a reply's parent is
-/// linked when we have it.
-pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status> {
+/// The accounts a remote post mentions, among those known here: ours, and other servers'
+/// we hold already (a stranger's post makes us fetch nobody).
+async fn known_mentions(state: &AppState, uris: &[String]) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for uri in uris {
+        let found = match local_actor(state, uri).await? {
+            Some(local) => Some(local),
+            None => db::accounts::by_uri(&state.db, uri).await?,
+        };
+        if let Some(account) = found
+            && !ids.contains(&account.id)
+        {
+            ids.push(account.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Stores (or updates) a remote post: (the post, whether this changed its text). Its author
+/// is fetched if unknown; a reply's parent is linked when we have it.
+pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<(Status, bool)> {
     let author = actor(state, &parsed.author).await?;
     if author.is_local() {
         return Err(Error::unprocessable("a remote post cannot be by a local account"));
@@ -325,7 +343,12 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
             }),
         })
         .collect();
-    let id = db::statuses::upsert_remote(&state.db, &status, &media).await?;
+    let mentions = known_mentions(state, &parsed.mentions).await?;
+    let attached = db::conversation::Attached {
+        mentions: &mentions,
+        tags: &parsed.tags,
+    };
+    let (id, edited) = db::statuses::upsert_remote(&state.db, &status, &media, attached).await?;
     // Copies the origin vouches for (it checked them); players here may use them, but only
     // from hosts our own mirroring policy trusts: every anonymous play of the video makes us
     // fetch from them.
@@ -351,7 +374,8 @@ pub async fn store_post(state: &AppState, parsed: RemoteStatus) -> Result<Status
             }
         }
     }
-    db::statuses::get(&state.db, &id)
+    let stored = db::statuses::get(&state.db, &id)
         .await?
-        .ok_or_else(|| Error::internal("remote status vanished after insert"))
+        .ok_or_else(|| Error::internal("remote status vanished after insert"))?;
+    Ok((stored, edited))
 }

@@ -98,11 +98,12 @@ pub async fn statuses(
     let account = visible_account(&state, &id, viewer.account.as_ref()).await?;
     if query.pinned {
         // Pins are few (five at most) and come in one page, newest pin first.
-        let pinned = crate::db::marks::pins(&state.db, &account.id)
-            .await?
-            .into_iter()
-            .filter(|s| statuses::can_see(s, viewer.account.as_ref()))
-            .collect();
+        let pinned = statuses::only_visible(
+            &state,
+            crate::db::marks::pins(&state.db, &account.id).await?,
+            viewer.account.as_ref(),
+        )
+        .await?;
         let items = statuses::hydrate(&state, pinned, viewer.account.as_ref()).await?;
         return Ok(HttpResponse::Ok().json(
             items
@@ -127,12 +128,42 @@ pub async fn statuses(
     Ok(super::statuses::page_response(&state, &req, &items))
 }
 
+#[derive(Deserialize)]
+pub struct FollowRequest {
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    reblogs: Option<bool>,
+    #[serde(default, deserialize_with = "super::body::flex_bool")]
+    notify: Option<bool>,
+    #[serde(default)]
+    languages: Vec<String>,
+}
+
+/// `POST /api/v1/accounts/:id/follow` `{notify}`: following again only changes the bell.
 pub async fn follow(
     state: web::Data<AppState>,
     current: CurrentAccount,
     id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(social::follow(&state, &current.0, &id).await?))
+    let request: FollowRequest =
+        super::body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
+    // What Kaleido does not keep is refused, not answered as if it were.
+    if request.reblogs == Some(false) {
+        return Err(Error::unprocessable(
+            "Kaleido always shows the boosts of accounts you follow",
+        ));
+    }
+    if !request.languages.is_empty() {
+        return Err(Error::unprocessable(
+            "Kaleido shows posts in every language; it keeps no language filter",
+        ));
+    }
+    let mut relationship = social::follow(&state, &current.0, &id).await?;
+    if let Some(notify) = request.notify {
+        relationship = social::ring(&state, &current.0, &id, notify).await?;
+    }
+    Ok(HttpResponse::Ok().json(relationship))
 }
 
 pub async fn unfollow(
@@ -165,22 +196,52 @@ pub struct SearchQuery {
     q: String,
     #[serde(default, deserialize_with = "super::body::flex_bool_or_false")]
     resolve: bool,
+    /// accounts, statuses or hashtags; all three when absent.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
 }
 
+fn number(raw: Option<&str>, default: i64, name: &str) -> Result<i64> {
+    match raw {
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| Error::unprocessable(format!("{name} is a number"))),
+        None => Ok(default),
+    }
+}
+
+/// `GET /api/v2/search`: an address or link looked up (and fetched with `resolve`), then
+/// accounts by name, posts by the words in them and tags by prefix.
 pub async fn search(
     state: web::Data<AppState>,
     viewer: Viewer,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse> {
-    let found = social::search(&state, &query.q, query.resolve, viewer.account.as_ref()).await?;
+    let kind = query.kind.as_deref();
+    if kind.is_some_and(|k| !matches!(k, "accounts" | "statuses" | "hashtags")) {
+        return Err(Error::unprocessable("type is accounts, statuses or hashtags"));
+    }
+    let wanted = social::Wanted {
+        accounts: kind.is_none_or(|k| k == "accounts"),
+        statuses: kind.is_none_or(|k| k == "statuses"),
+        hashtags: kind.is_none_or(|k| k == "hashtags"),
+        limit: number(query.limit.as_deref(), 20, "limit")?,
+        offset: number(query.offset.as_deref(), 0, "offset")?,
+    };
+    let me = viewer.account.as_ref();
+    let mut found = social::search(&state, &query.q, query.resolve, me).await?;
+    social::full_text(&state, &query.q, &wanted, me, &mut found).await?;
     let mut accounts = Vec::with_capacity(found.accounts.len());
-    for account in &found.accounts {
+    for account in found.accounts.iter().filter(|_| wanted.accounts) {
         accounts.push(entities::account_with_counts(&state, account).await?);
     }
+    let base = state.config.public_url();
     Ok(HttpResponse::Ok().json(json!({
         "accounts": accounts,
-        "statuses": found.statuses.iter().map(|s| entities::status_full(&state, s)).collect::<Vec<_>>(),
-        "hashtags": [],
+        "statuses": found.statuses.iter().filter(|_| wanted.statuses).map(|s| entities::status_full(&state, s)).collect::<Vec<_>>(),
+        "hashtags": found.hashtags.iter().map(|t| json!({"name": t, "url": format!("{base}/tags/{t}"), "history": []})).collect::<Vec<_>>(),
     })))
 }
 

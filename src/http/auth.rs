@@ -22,6 +22,19 @@ pub struct CurrentAccount(pub Account);
 pub struct Viewer {
     pub account: Option<Account>,
     pub csrf_token: Option<String>,
+    /// A signed-in browser's unread notifications, for the pages' header.
+    pub unread: i64,
+}
+
+impl Viewer {
+    /// Nobody signed in.
+    pub fn nobody() -> Viewer {
+        Viewer {
+            account: None,
+            csrf_token: None,
+            unread: 0,
+        }
+    }
 }
 
 impl Viewer {
@@ -162,17 +175,24 @@ impl FromRequest for Viewer {
             // A stale cookie on a public page is simply no login.
             let resolved = resolve(&state, credential).await.ok().flatten();
             Ok(match resolved {
-                Some((account, access)) => Viewer {
+                Some((account, Access::Session(csrf))) => {
+                    // Pages show it in their header; a count that cannot be read is no reason
+                    // not to show the page.
+                    let unread = crate::db::notifications::unread_count(&state.db, &account.id, 100)
+                        .await
+                        .unwrap_or(0);
+                    Viewer {
+                        account: Some(account),
+                        csrf_token: Some(csrf),
+                        unread,
+                    }
+                }
+                Some((account, Access::Token(_))) => Viewer {
                     account: Some(account),
-                    csrf_token: match access {
-                        Access::Session(csrf) => Some(csrf),
-                        Access::Token(_) => None,
-                    },
-                },
-                None => Viewer {
-                    account: None,
                     csrf_token: None,
+                    unread: 0,
                 },
+                None => Viewer::nobody(),
             })
         })
     }

@@ -151,6 +151,29 @@ pub async fn read_with_files(
     })
 }
 
+/// A query string read the way forms are (`types[]=a&types[]=b` is a list), as the type a
+/// handler wants; 422 naming the parameter that did not fit.
+pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| Error::bad_request(format!("invalid query string: {e}")))?;
+    into(form_to_json(pairs))
+}
+
+/// A list given as `key[]=a&key[]=b`, or one value as `key=a`.
+pub fn one_or_many<'de, D: Deserializer<'de>>(de: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Raw>::deserialize(de)? {
+        None => Vec::new(),
+        Some(Raw::One(s)) => vec![s],
+        Some(Raw::Many(v)) => v,
+    })
+}
+
 /// A body of fields only, in any of the three encodings, as the type a handler wants: a file
 /// in it is refused, as the endpoint has nowhere to keep it.
 pub async fn read<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<T> {

@@ -8,7 +8,7 @@ use crate::{
     domain::{
         account::Account,
         media::{Media, MediaKind, MediaState},
-        status::{Status, to_html},
+        status::Status,
         text::{Links, field_html},
         time::rfc3339,
     },
@@ -309,7 +309,44 @@ pub fn status_uri(state: &AppState, username: &str, id: &str) -> String {
     crate::federation::objects::status_uri(state.config.public_url(), username, id)
 }
 
-pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Media]) -> Value {
+/// An account's page, where links to it go.
+fn account_page(state: &AppState, account: &Account) -> String {
+    match &account.remote {
+        Some(r) => r.profile_url.clone().unwrap_or_else(|| r.uri.clone()),
+        None => format!("{}/@{}", state.config.public_url(), account.username),
+    }
+}
+
+/// A post's text as HTML: a remote video's title first (as Mastodon shows PeerTube videos),
+/// links, #tags, and the mentions that were resolved, linked to their accounts.
+pub fn content_html(state: &AppState, status: &Status, mentioned: &[Account]) -> String {
+    let text = match &status.title {
+        Some(title) => format!("{title}\n\n{}", status.text.trim()),
+        None => status.text.clone(),
+    };
+    let own_host = crate::federation::resolve::own_host(state);
+    let mut resolved: Vec<(String, String)> = Vec::new();
+    for m in mentioned {
+        let page = account_page(state, m);
+        let host = m.domain.clone().unwrap_or_else(|| own_host.clone());
+        resolved.push((m.username.to_lowercase(), page.clone()));
+        resolved.push((format!("{}@{host}", m.username).to_lowercase(), page));
+    }
+    let links = Links {
+        base: state.config.public_url(),
+        rel_me: false,
+    };
+    crate::domain::text::post_html(&text, &links, &resolved)
+}
+
+fn status(
+    state: &AppState,
+    status: &Status,
+    author: &Account,
+    media: &[Media],
+    mentioned: &[Account],
+    tags: &[String],
+) -> Value {
     let uri = status
         .uri
         .clone()
@@ -318,11 +355,8 @@ pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Medi
         Some(remote) => status.url.clone().unwrap_or_else(|| remote.clone()),
         None => status_url(state, &author.username, &status.id),
     };
-    // A remote video's title leads its text, as Mastodon shows PeerTube videos.
-    let content = match &status.title {
-        Some(title) => to_html(&format!("{title}\n\n{}", status.text)),
-        None => to_html(&status.text),
-    };
+    let base = state.config.public_url();
+    let content = content_html(state, status, mentioned);
     json!({
         "id": status.id,
         "uri": uri,
@@ -342,8 +376,13 @@ pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Medi
         "reblogs_count": 0,
         "favourites_count": 0,
         "media_attachments": media.iter().map(|m| media_attachment(state, m)).collect::<Vec<_>>(),
-        "mentions": [],
-        "tags": [],
+        "mentions": mentioned.iter().map(|m| json!({
+            "id": m.id,
+            "username": m.username,
+            "acct": m.acct(),
+            "url": account_page(state, m),
+        })).collect::<Vec<_>>(),
+        "tags": tags.iter().map(|t| json!({ "name": t, "url": format!("{base}/tags/{t}") })).collect::<Vec<_>>(),
         "emojis": [],
         "card": Value::Null,
         "poll": Value::Null,
@@ -353,7 +392,14 @@ pub fn status(state: &AppState, status: &Status, author: &Account, media: &[Medi
 
 /// A status with its counts, the viewer's own marks, and the status it boosts.
 pub fn status_full(state: &AppState, item: &crate::statuses::Hydrated) -> Value {
-    let mut value = status(state, &item.status, &item.author, &item.media);
+    let mut value = status(
+        state,
+        &item.status,
+        &item.author,
+        &item.media,
+        &item.mentions,
+        &item.tags,
+    );
     let (replies, reblogs, favourites) = item.counts;
     value["replies_count"] = json!(replies);
     value["reblogs_count"] = json!(reblogs);

@@ -87,6 +87,15 @@ fn description(state: &AppState) -> String {
     )
 }
 
+/// Where apps open the streaming API: this same server, over ws:// or wss://.
+fn streaming_url(state: &AppState) -> String {
+    let base = state.config.public_url();
+    match base.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}"),
+        None => format!("ws://{}", base.trim_start_matches("http://")),
+    }
+}
+
 pub async fn v1(state: web::Data<AppState>) -> Result<HttpResponse> {
     let host = super::views::host(&state);
     let mode = state.config.registrations.mode;
@@ -100,7 +109,7 @@ pub async fn v1(state: web::Data<AppState>) -> Result<HttpResponse> {
         "description": description(&state),
         "email": "",
         "version": version(),
-        "urls": { "streaming_api": Value::Null },
+        "urls": { "streaming_api": streaming_url(&state) },
         "stats": { "user_count": users, "status_count": posts, "domain_count": domains },
         "thumbnail": thumbnail(&state),
         "languages": ["en"],
@@ -108,7 +117,7 @@ pub async fn v1(state: web::Data<AppState>) -> Result<HttpResponse> {
         "approval_required": mode == RegistrationMode::Approval,
         "invites_enabled": mode != RegistrationMode::Closed,
         "configuration": {
-            "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
+            "accounts": { "max_featured_tags": crate::db::conversation::MAX_FEATURED, "max_pinned_statuses": crate::statuses::MAX_PINS },
             "statuses": statuses_limits(&state),
             "media_attachments": media_limits(&state),
             "polls": polls(),
@@ -136,9 +145,9 @@ pub async fn v2(state: web::Data<AppState>) -> Result<HttpResponse> {
         "icon": [{ "src": format!("{base}/static/icon.svg"), "size": "any" }],
         "languages": ["en"],
         "configuration": {
-            "urls": { "streaming": Value::Null, "status": Value::Null },
+            "urls": { "streaming": streaming_url(&state), "status": Value::Null },
             "vapid": { "public_key": "" },
-            "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
+            "accounts": { "max_featured_tags": crate::db::conversation::MAX_FEATURED, "max_pinned_statuses": crate::statuses::MAX_PINS },
             "statuses": statuses_limits(&state),
             "media_attachments": media_limits(&state),
             "polls": polls(),

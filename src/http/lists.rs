@@ -37,8 +37,10 @@ async fn accounts_page(
 ) -> Result<HttpResponse> {
     let mut response = HttpResponse::Ok();
     if let Some((last, _)) = rows.last() {
-        let base = format!("{}{}", state.config.public_url(), req.path());
-        response.insert_header((header::LINK, format!("<{base}?max_id={last}>; rel=\"next\"")));
+        response.insert_header((
+            header::LINK,
+            super::paging::link(state.config.public_url(), req, None, last),
+        ));
     }
     let mut out = Vec::with_capacity(rows.len());
     for (_, account) in &rows {
@@ -137,14 +139,17 @@ pub async fn favourites(
     };
     let mut response = HttpResponse::Ok();
     if let Some((last, _)) = rows.last() {
-        let base = format!("{}{}", state.config.public_url(), req.path());
-        response.insert_header((header::LINK, format!("<{base}?max_id={last}>; rel=\"next\"")));
+        response.insert_header((
+            header::LINK,
+            super::paging::link(state.config.public_url(), &req, None, last),
+        ));
     }
-    let visible = rows
-        .into_iter()
-        .map(|(_, s)| s)
-        .filter(|s| statuses::can_see(s, Some(&current.0)))
-        .collect();
+    let visible = statuses::only_visible(
+        &state,
+        rows.into_iter().map(|(_, s)| s).collect(),
+        Some(&current.0),
+    )
+    .await?;
     let items = statuses::hydrate(&state, visible, Some(&current.0)).await?;
     Ok(response.json(
         items
@@ -161,13 +166,22 @@ pub struct AccountSearch {
     resolve: bool,
 }
 
-/// `GET /api/v1/accounts/search?q=`: the same lookups as `/api/v2/search`, accounts only.
+/// `GET /api/v1/accounts/search?q=`: the same lookups as `/api/v2/search`, accounts only
+/// (by address, then by name).
 pub async fn search_accounts(
     state: web::Data<AppState>,
     viewer: Viewer,
     query: web::Query<AccountSearch>,
 ) -> Result<HttpResponse> {
-    let found = social::search(&state, &query.q, query.resolve, viewer.account.as_ref()).await?;
+    let mut found = social::search(&state, &query.q, query.resolve, viewer.account.as_ref()).await?;
+    let wanted = social::Wanted {
+        accounts: true,
+        statuses: false,
+        hashtags: false,
+        limit: 40,
+        offset: 0,
+    };
+    social::full_text(&state, &query.q, &wanted, viewer.account.as_ref(), &mut found).await?;
     let mut out = Vec::with_capacity(found.accounts.len());
     for account in found
         .accounts

@@ -19,16 +19,21 @@ pub mod media;
 pub mod mirrors;
 pub mod moderation;
 pub mod moderation_pages;
+pub mod notifications;
 pub mod oauth;
 pub mod oembed;
 pub mod pages;
+pub mod paging;
 pub mod range;
 mod request_id;
 pub mod scopes;
 pub mod session;
 pub mod settings;
 pub mod signup;
+pub mod social_pages;
 pub mod statuses;
+pub mod streaming;
+pub mod tags;
 pub mod throttle;
 pub mod tus;
 pub mod views;
@@ -132,6 +137,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route("/admin/mirrors/follow", web::post().to(admin_pages::follow))
                 .route("/admin/mirrors/{id}/verify", web::post().to(admin_pages::verify))
                 .route("/statuses/{id}", web::get().to(pages::status_by_id))
+                .route("/statuses/{id}/act", web::post().to(social_pages::act))
+                .route("/statuses/{id}/reply", web::post().to(social_pages::reply))
+                .route("/home", web::get().to(social_pages::home))
+                .route("/notifications", web::get().to(social_pages::notifications))
+                .route("/search", web::get().to(social_pages::search))
+                .route("/tags/{tag}", web::get().to(social_pages::tag))
+                .route("/tags/{tag}/follow", web::post().to(social_pages::follow_tag))
                 .route("/statuses/{id}/embed", web::get().to(pages::embed))
                 .route("/api/oembed", web::get().to(oembed::oembed))
                 .route("/.well-known/webfinger", web::get().to(federation::webfinger))
@@ -215,13 +227,39 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                     "/api/v1/conversations",
                     web::get().to(lists::nothing_yet_signed_in),
                 )
+                .route("/api/v1/streaming", web::get().to(streaming::websocket))
+                .route("/api/v1/streaming/health", web::get().to(streaming::health))
+                .route("/api/v1/streaming/{stream:.+}", web::get().to(streaming::events))
+                .route("/api/v1/followed_tags", web::get().to(tags::followed))
+                .route("/api/v1/tags/{name}", web::get().to(tags::show))
+                .route("/api/v1/tags/{name}/follow", web::post().to(tags::follow))
+                .route("/api/v1/tags/{name}/unfollow", web::post().to(tags::follow))
+                .route("/api/v1/timelines/tag/{tag}", web::get().to(tags::timeline))
+                .route("/api/v1/notifications", web::get().to(notifications::list))
+                .route("/api/v2/notifications", web::get().to(notifications::grouped))
                 .route(
-                    "/api/v1/followed_tags",
-                    web::get().to(lists::nothing_yet_signed_in),
+                    "/api/v1/notifications/unread_count",
+                    web::get().to(notifications::unread_count),
                 )
                 .route(
-                    "/api/v1/featured_tags",
-                    web::get().to(lists::nothing_yet_signed_in),
+                    "/api/v1/notifications/clear",
+                    web::post().to(notifications::clear),
+                )
+                .route("/api/v1/notifications/{id}", web::get().to(notifications::show))
+                .route(
+                    "/api/v1/notifications/{id}/dismiss",
+                    web::post().to(notifications::dismiss),
+                )
+                .route("/api/v1/featured_tags", web::get().to(tags::featured))
+                .route("/api/v1/featured_tags", web::post().to(tags::feature))
+                .route(
+                    "/api/v1/featured_tags/suggestions",
+                    web::get().to(tags::suggestions),
+                )
+                .route("/api/v1/featured_tags/{id}", web::delete().to(tags::unfeature))
+                .route(
+                    "/api/v1/accounts/{id}/featured_tags",
+                    web::get().to(tags::featured_of),
                 )
                 .route(
                     "/api/v1/domain_blocks",

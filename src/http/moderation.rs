@@ -103,7 +103,7 @@ pub struct ReportRequest {
     forward: bool,
 }
 
-fn report_entity(state: &AppState, report: &crate::db::moderation::Report) -> serde_json::Value {
+pub(super) fn report_entity(state: &AppState, report: &crate::db::moderation::Report) -> serde_json::Value {
     json!({
         "id": report.id,
         "comment": report.comment,

@@ -56,10 +56,7 @@ pub async fn oembed(state: web::Data<AppState>, query: web::Query<Query>) -> Res
         ["statuses", id] => (None, *id),
         _ => return Err(Error::not_found("post")),
     };
-    let nobody = Viewer {
-        account: None,
-        csrf_token: None,
-    };
+    let nobody = Viewer::nobody();
     let post = visible_post(&state, &nobody, id, name)
         .await?
         .ok_or_else(|| Error::not_found("post"))?;

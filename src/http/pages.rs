@@ -31,6 +31,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("base.html", include_str!("../../web/templates/base.html")),
     ("grid.html", include_str!("../../web/templates/grid.html")),
+    ("feed.html", include_str!("../../web/templates/feed.html")),
+    ("home.html", include_str!("../../web/templates/home.html")),
+    (
+        "notifications.html",
+        include_str!("../../web/templates/notifications.html"),
+    ),
+    ("search.html", include_str!("../../web/templates/search.html")),
+    ("tag.html", include_str!("../../web/templates/tag.html")),
     ("index.html", include_str!("../../web/templates/index.html")),
     ("profile.html", include_str!("../../web/templates/profile.html")),
     ("status.html", include_str!("../../web/templates/status.html")),
@@ -234,6 +242,7 @@ pub fn page_with_status(
         version => env!("CARGO_PKG_VERSION"),
         viewer => viewer.account.as_ref().map(|a| context! { username => a.username.clone() }),
         csrf_token => viewer.csrf_token.clone(),
+        unread => viewer.unread,
         sign_up_open => crate::accounts::signup::open_to_strangers(state.config.registrations.mode),
         mail => state.config.email.is_some(),
     };
@@ -332,6 +341,11 @@ pub async fn profile(
         _ => None,
     };
     let (followers, following) = db::federation::counts(&state.db, &account.id).await?;
+    let featured: Vec<_> = db::conversation::featured_tags(&state.db, &account.id)
+        .await?
+        .into_iter()
+        .map(|t| context! { name => t.name, statuses_count => t.statuses_count })
+        .collect();
     // The follow-from-your-server form of an anonymous visitor carries a token of its own.
     let form = (viewer.account.is_none() && account.is_local()).then(|| super::session::form_token(&state));
     let super::entities::Pictures { avatar, header, .. } = super::entities::pictures(&state, &account);
@@ -367,6 +381,7 @@ pub async fn profile(
                 posts => count,
                 followers => followers,
                 following => following,
+                featured_tags => featured,
             },
             relationship => relationship,
             posts => posts,
@@ -551,16 +566,27 @@ async fn show_status(
         state.config.public_url(),
         super::oembed::encode_component(&post.url)
     );
-    // Replies (local and from other servers) show under the post.
-    let replies: Vec<views::Post> = crate::social::context(state, &post.id, viewer.account.as_ref())
-        .await
-        .map(|(_, replies)| replies.iter().map(|r| views::post(state, r)).collect())
-        .unwrap_or_default();
+    // The thread: what it answers above, replies (local and from other servers) below.
+    let (ancestors, replies): (Vec<views::Post>, Vec<views::Post>) =
+        match crate::social::context(state, &post.id, viewer.account.as_ref()).await {
+            Ok((above, below)) => (
+                above.iter().map(|r| views::post(state, r)).collect(),
+                below.iter().map(|r| views::post(state, r)).collect(),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+    let plays = match &video {
+        Some(_) => Some(db::statuses::views(&state.db, &post.id).await?),
+        None => None,
+    };
     page(
         state,
         viewer,
         "status.html",
-        context! { post => post, video => video, embed_url => embed_url, oembed_url => oembed_url, replies => replies },
+        context! {
+            post => post, video => video, embed_url => embed_url, oembed_url => oembed_url,
+            ancestors => ancestors, replies => replies, plays => plays,
+        },
     )
 }
 
@@ -585,10 +611,7 @@ pub async fn visible_post(
 
 /// Just the player, for other sites to frame (oEmbed, Twitter cards).
 pub async fn embed(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
-    let nobody = Viewer {
-        account: None,
-        csrf_token: None,
-    };
+    let nobody = Viewer::nobody();
     let post = visible_post(&state, &nobody, &id, None)
         .await?
         .filter(|p| p.photos.first().is_some_and(|m| m.is_video && m.ready));

@@ -400,10 +400,7 @@ pub async fn delete_account(
         Ok(()) => {
             let mut response = page_with_status(
                 &state,
-                &Viewer {
-                    account: None,
-                    csrf_token: None,
-                },
+                &Viewer::nobody(),
                 "message.html",
                 context! {
                     title => "Your account is deleted",

@@ -213,6 +213,8 @@ pub async fn delete(
         pinned: false,
         in_reply_to_account_id: None,
         application: None,
+        mentions: Vec::new(),
+        tags: Vec::new(),
         reblog: None,
     };
     Ok(HttpResponse::Ok().json(entities::status_full(&state, &gone)))
@@ -245,12 +247,13 @@ impl PageQuery {
 pub(super) fn page_response(state: &AppState, req: &HttpRequest, items: &[Hydrated]) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     if let (Some(first), Some(last)) = (items.first(), items.last()) {
-        let base = format!("{}{}", state.config.public_url(), req.path());
         response.insert_header((
             header::LINK,
-            format!(
-                "<{base}?max_id={}>; rel=\"next\", <{base}?min_id={}>; rel=\"prev\"",
-                last.status.id, first.status.id
+            super::paging::link(
+                state.config.public_url(),
+                req,
+                Some(&first.status.id),
+                &last.status.id,
             ),
         ));
     }

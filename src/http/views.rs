@@ -7,7 +7,7 @@ use super::entities::status_url;
 use crate::{
     domain::{
         media::{Media, MediaKind, MediaState},
-        status::to_html,
+        status::Visibility,
     },
     state::AppState,
     statuses::Hydrated,
@@ -46,6 +46,18 @@ pub struct Post {
     pub created_at: String,
     pub photos: Vec<Photo>,
     pub published: bool,
+    /// Replies, boosts, likes; and whether the viewer liked or boosted it.
+    pub replies: i64,
+    pub reblogs: i64,
+    pub favourites: i64,
+    pub favourited: bool,
+    pub reblogged: bool,
+    /// Only public and unlisted posts can be boosted.
+    pub boostable: bool,
+    pub visibility: &'static str,
+    pub tags: Vec<String>,
+    /// Who boosted it, when this came as a boost.
+    pub boosted_by: Option<String>,
 }
 
 pub fn host(state: &AppState) -> String {
@@ -141,9 +153,15 @@ fn title(text: &str, photos: usize) -> String {
 }
 
 pub fn post(state: &AppState, item: &Hydrated) -> Post {
-    // A boost shows the boosted post.
+    // A boost shows the boosted post, saying who boosted it.
     if let Some(inner) = &item.reblog {
-        return post(state, inner);
+        let mut shown = post(state, inner);
+        shown.boosted_by = Some(if item.author.display_name.is_empty() {
+            item.author.username.clone()
+        } else {
+            item.author.display_name.clone()
+        });
+        return shown;
     }
     let full_text;
     let text = match &item.status.title {
@@ -178,7 +196,7 @@ pub fn post(state: &AppState, item: &Hydrated) -> Post {
         },
         author_handle,
         author_url,
-        content_html: to_html(text),
+        content_html: super::entities::content_html(state, &item.status, &item.mentions),
         title: title(text, item.media.len()),
         excerpt,
         spoiler_text: item.status.spoiler_text.clone(),
@@ -186,5 +204,14 @@ pub fn post(state: &AppState, item: &Hydrated) -> Post {
         created_at: crate::domain::time::rfc3339(item.status.created_at),
         photos: item.media.iter().map(|m| photo(state, m)).collect(),
         published: item.status.published_at.is_some(),
+        replies: item.counts.0,
+        reblogs: item.counts.1,
+        favourites: item.counts.2,
+        favourited: item.favourited,
+        reblogged: item.reblogged,
+        boostable: matches!(item.status.visibility, Visibility::Public | Visibility::Unlisted),
+        visibility: item.status.visibility.as_str(),
+        tags: item.tags.clone(),
+        boosted_by: None,
     }
 }

@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-export async function open({ failedResponses = true } = {}) {
+export async function open({ failedResponses = true, javaScript = true } = {}) {
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "kaleido-chromium-")), {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
+    javaScriptEnabled: javaScript,
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -66,6 +66,8 @@ pub struct MastodonPost {
     pub focus: (f64, f64),
     pub description_start: &'static str,
     pub url_start: &'static str,
+    /// Its first hashtags, as they are kept (case-folded, no `#`).
+    pub tags_start: &'static [&'static str],
 }
 
 /// The Note of `pixelfed-create-note-photo.json` and its one photo.
@@ -74,6 +76,7 @@ pub struct PixelfedPost {
     pub text_start: &'static str,
     pub size: (i64, i64),
     pub description_start: &'static str,
+    pub tags: &'static [&'static str],
 }
 
 /// `peertube-video.json`.
@@ -93,6 +96,8 @@ pub struct PeerTubeComment {
     pub origin: &'static str,
     pub in_reply_to: &'static str,
     pub text: &'static str,
+    /// The actor its `Mention` names.
+    pub mentions: &'static str,
 }
 
 /// Ours, written in this repository in the captured objects' shapes (on invented `.example`
@@ -127,12 +132,14 @@ pub const OURS: Set = Set {
         focus: (0.32, -0.15),
         description_start: "Photo catalogue on a laptop",
         url_start: "https://files.social.example/",
+        tags_start: &["tidepools", "goteborg", "skagen"],
     },
     pixelfed_post: PixelfedPost {
         origin: "https://pixels.example/users/juniperlens",
         text_start: "Reflections #urbanlight",
         size: (1440, 1800),
         description_start: "Neon shop signs mirrored",
+        tags: &["nightphotography", "urbanlight"],
     },
     peertube_video: PeerTubeVideo {
         url: "https://video.example/videos/watch/c1a81c40-9cf3-4729-ab1d-9b609492f74b",
@@ -146,6 +153,7 @@ pub const OURS: Set = Set {
         origin: "https://video.example/accounts/fernhollow",
         in_reply_to: "https://chatter.example/objects/fb488f18-2e5a-4d7b-ad65-25cce213b3b0",
         text: "@kestrel@chatter.example thanks, will try",
+        mentions: "https://chatter.example/users/kestrel",
     },
     story_origin: "https://pixels.example/users/juniperlens",
     webfinger_self: "https://photos.example/users/ottilie",
@@ -183,12 +191,14 @@ pub const CAPTURED: Set = Set {
         focus: (0.0, 0.0),
         description_start: "Screenshot from Capture One",
         url_start: "https://files.mastodon.social/",
+        tags_start: &["prague", "gdansk", "krakow", "london"],
     },
     pixelfed_post: PixelfedPost {
         origin: "https://pixelfed.social/users/mczachurski",
         text_start: "Shadows #colorphotography",
         size: (1620, 1080),
         description_start: "Stickers on the glass",
+        tags: &["streetphotography", "colorphotography"],
     },
     peertube_video: PeerTubeVideo {
         url: "https://tilvids.com/videos/watch/e7946124-7b72-4ad7-9d22-844a84bb2de1",
@@ -202,6 +212,7 @@ pub const CAPTURED: Set = Set {
         origin: "https://video.antopie.org/accounts/yoge6785555",
         in_reply_to: "https://bae.st/objects/87c1cbf5-542a-491d-af57-0414c8648381",
         text: "@af2@bae.st idk",
+        mentions: "https://bae.st/users/af2",
     },
     story_origin: "https://pixelfed.test/users/dansup",
     webfinger_self: "https://ap.example.com/users/foo",
@@ -278,6 +289,8 @@ pub fn a_mastodon_photo_post(set: &Set) {
             .is_some_and(|d| d.starts_with(expected.description_start))
     );
     assert!(photo.url.starts_with(expected.url_start));
+    assert_eq!(&post.tags[..expected.tags_start.len()], expected.tags_start);
+    assert!(post.mentions.is_empty(), "{:?}", post.mentions);
 }
 
 pub fn a_pixelfed_photo_post(set: &Set) {
@@ -299,6 +312,7 @@ pub fn a_pixelfed_photo_post(set: &Set) {
             .is_some_and(|d| d.starts_with(expected.description_start))
     );
     assert!(photo.blurhash.is_some());
+    assert_eq!(post.tags, expected.tags);
 }
 
 pub fn a_peertube_video_and_a_comment(set: &Set) {
@@ -340,6 +354,7 @@ pub fn a_peertube_video_and_a_comment(set: &Set) {
     let reply = parse::post(&comment, expected.origin).expect("Note");
     assert_eq!(reply.in_reply_to.as_deref(), Some(expected.in_reply_to));
     assert_eq!(reply.text, expected.text);
+    assert_eq!(reply.mentions, vec![expected.mentions.to_owned()]);
 }
 
 pub fn what_kaleido_does_not_show_is_refused_with_a_reason(set: &Set) {

@@ -284,6 +284,42 @@ impl Instance {
         self.running.stop().await;
     }
 
+    /// `token`'s account here follows `name` of `other` (found by WebFinger) and waits for the
+    /// Accept; returns that account's id here.
+    #[allow(dead_code)]
+    pub async fn follow_remote(&self, token: &str, other: &Instance, name: &str) -> String {
+        let host = other.url.trim_start_matches("http://");
+        let (_, found) = self
+            .api(
+                token,
+                reqwest::Method::GET,
+                &format!("/api/v2/search?q=%40{name}%40{host}&resolve=true"),
+                None,
+            )
+            .await;
+        let id = found["accounts"][0]["id"].as_str().expect("found").to_owned();
+        self.api(
+            token,
+            reqwest::Method::POST,
+            &format!("/api/v1/accounts/{id}/follow"),
+            None,
+        )
+        .await;
+        eventually(20, "the follow to be accepted", || async {
+            let (_, r) = self
+                .api(
+                    token,
+                    reqwest::Method::GET,
+                    &format!("/api/v1/accounts/relationships?id[]={id}"),
+                    None,
+                )
+                .await;
+            (r[0]["following"] == true).then_some(())
+        })
+        .await;
+        id
+    }
+
     /// Stops the instance (its database, store and files survive) and starts it again at the
     /// same address, after `between` has run while it was down.
     pub async fn restart<F: std::future::Future<Output = ()>>(self, between: impl FnOnce() -> F) -> Instance {
