@@ -1025,3 +1025,78 @@ async fn arrived(app: &Instance, token: &str, uri: &str, what: &str) -> String {
         .map(|s| s["id"].as_str().unwrap_or_default().to_owned())
         .expect("in the named person's home")
 }
+
+/// Reads a server-sent events stream until a chunk holds `wanted`; the text read so far.
+async fn read_events(response: reqwest::Response, wanted: &str) -> String {
+    use futures_util::StreamExt;
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !seen.contains(wanted) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {wanted:?} within 15 s; got {seen}"))
+            .expect("the stream ended")
+            .expect("a chunk");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sent_events_for_the_public_and_for_a_direct_conversation() {
+    let app = common::start(Backend::SqliteLocal).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let open = |path: &'static str, token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut request = app.http.get(format!("{}{path}", app.url));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("stream");
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(response.headers()["content-type"], "text/event-stream");
+            response
+        }
+    };
+    let (status, _) = {
+        let r = app
+            .http
+            .get(format!("{}/api/v1/streaming/user", app.url))
+            .send()
+            .await
+            .expect("user");
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(status, 401, "a personal stream needs a token");
+    let public = open("/api/v1/streaming/public/local", None).await;
+    let direct = open("/api/v1/streaming/direct", Some(bob.clone())).await;
+    // Streams are open once the first heartbeat is no longer needed; give them a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let said = post(&app, &alice, json!({"status": "open to all"})).await;
+    let secret = post(
+        &app,
+        &alice,
+        json!({"status": "@bob only you", "visibility": "direct"}),
+    )
+    .await;
+    let seen = read_events(public, "event: update").await;
+    assert!(seen.contains(said["id"].as_str().expect("id")), "{seen}");
+    let seen = read_events(direct, "event: conversation").await;
+    let data = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("a data line");
+    let conversation: Value = serde_json::from_str(data).expect("JSON");
+    assert_eq!(conversation["last_status"]["id"], secret["id"]);
+    assert_eq!(
+        conversation["accounts"][0]["username"], "alice",
+        "everyone in it but bob"
+    );
+    assert!(
+        !seen.contains(said["id"].as_str().expect("id")),
+        "the public post is not a conversation"
+    );
+}

@@ -548,6 +548,19 @@ async fn whole_entities_for_strict_clients() {
         assert!(post.get(key).is_some(), "{key} missing from {post}");
     }
     let post_id = post["id"].as_str().expect("id").to_owned();
+    // The profile's grid shows the video by its poster, marked as a video.
+    let grid = app
+        .http
+        .get(format!("{}/@alice", app.url))
+        .send()
+        .await
+        .expect("profile")
+        .text()
+        .await
+        .expect("html");
+    let poster = video["preview_url"].as_str().expect("poster");
+    assert!(grid.contains(&format!("<img src=\"{poster}\"")), "{grid}");
+    assert!(grid.contains("<span class=\"visually-hidden\">Video</span>"));
     let (_, reply) = app
         .api(
             &bob,

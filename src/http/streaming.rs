@@ -78,8 +78,28 @@ fn checked(stream: Option<Stream>, viewer: Option<&Account>) -> Result<Stream> {
 
 /// An event as the streaming API sends it: `payload` is itself JSON text (the id alone for
 /// `delete`), as Mastodon sends it.
-fn event_and_payload(state: &AppState, shown: &Shown) -> (&'static str, String) {
+fn event_and_payload(
+    state: &AppState,
+    stream: &Stream,
+    shown: &Shown,
+    viewer: Option<&Account>,
+) -> (&'static str, String) {
     match shown {
+        // The direct stream speaks of conversations, as Mastodon's does: Kaleido keeps none
+        // apart from their posts, so each post is its own, with everyone in it but the viewer.
+        Shown::Status { status, .. } if *stream == Stream::Direct => {
+            let mut people: Vec<&Account> = status.mentions.iter().collect();
+            people.push(&status.author);
+            people.retain(|a| viewer.is_none_or(|v| v.id != a.id));
+            people.dedup_by(|a, b| a.id == b.id);
+            let conversation = json!({
+                "id": status.status.id,
+                "unread": true,
+                "accounts": people.iter().map(|a| entities::account(state, a)).collect::<Vec<_>>(),
+                "last_status": entities::status_full(state, status),
+            });
+            ("conversation", conversation.to_string())
+        }
         Shown::Status { edited, status } => (
             if *edited { "status.update" } else { "update" },
             entities::status_full(state, status).to_string(),
@@ -92,8 +112,8 @@ fn event_and_payload(state: &AppState, shown: &Shown) -> (&'static str, String) 
     }
 }
 
-fn message(state: &AppState, stream: &Stream, shown: &Shown) -> String {
-    let (event, payload) = event_and_payload(state, shown);
+fn message(state: &AppState, stream: &Stream, shown: &Shown, viewer: Option<&Account>) -> String {
+    let (event, payload) = event_and_payload(state, stream, shown, viewer);
     json!({ "stream": stream.names(), "event": event, "payload": payload }).to_string()
 }
 
@@ -105,7 +125,7 @@ async fn messages(
     streams: &[Stream],
 ) -> Vec<String> {
     match live::show(state, event, viewer, streams).await {
-        Ok(shown) => shown.iter().map(|(s, m)| message(state, s, m)).collect(),
+        Ok(shown) => shown.iter().map(|(s, m)| message(state, s, m, viewer)).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "a live update could not be shown");
             Vec::new()
@@ -240,8 +260,8 @@ pub async fn events(
                 event = events.recv() => match event {
                     Ok(event) => {
                         let mut chunk = String::new();
-                        for (_, shown) in live::show(&state, &event, viewer.as_ref(), &streams).await.unwrap_or_default() {
-                            let (name, payload) = event_and_payload(&state, &shown);
+                        for (s, shown) in live::show(&state, &event, viewer.as_ref(), &streams).await.unwrap_or_default() {
+                            let (name, payload) = event_and_payload(&state, &s, &shown, viewer.as_ref());
                             chunk.push_str(&format!("event: {name}\ndata: {payload}\n\n"));
                         }
                         chunk
