@@ -62,6 +62,10 @@ pub fn registry(state: &AppState) -> Registry {
     );
     registry.register(outbox::DELIVER, Arc::new(outbox::Deliver::new(state.clone())));
     registry.register(inbox::PROCESS, Arc::new(inbox::Process { state: state.clone() }));
+    registry.register(
+        crate::archive::EXPORT,
+        Arc::new(crate::archive::ExportJob { state: state.clone() }),
+    );
     if let Some(email) = &state.config.email {
         match crate::net::mail::Mailer::new(email) {
             Ok(mailer) => registry.register(

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod archive;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -46,6 +46,17 @@ enum Command {
         #[command(subcommand)]
         command: MirrorCommand,
     },
+    /// An account's data.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Write the account's archive (the zip settings offer) to FILE.
+    Export { name: String, file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +163,16 @@ async fn run(command: Command, config: Config) -> kaleido::error::Result<()> {
                 account.username,
                 account.id
             );
+        }
+        Command::Account {
+            command: AccountCommand::Export { name, file },
+        } => {
+            let state = kaleido::app::connect(config).await?;
+            let account = kaleido::db::accounts::by_username(&state.db, &name.to_lowercase())
+                .await?
+                .ok_or_else(|| kaleido::error::Error::not_found(&format!("account {name}")))?;
+            let size = kaleido::archive::build(&state, &account, &file).await?;
+            println!("wrote {} ({size} bytes)", file.display());
         }
         Command::Mirror {
             command: MirrorCommand::Follow { url },

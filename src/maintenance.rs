@@ -51,6 +51,8 @@ pub struct Report {
     pub copies_checked: usize,
     /// Stale temp files and folders removed.
     pub temp: usize,
+    /// Account archives past their week.
+    pub exports: usize,
 }
 
 pub async fn run(state: &AppState) -> crate::error::Result<Report> {
@@ -70,6 +72,13 @@ pub async fn run(state: &AppState) -> crate::error::Result<Report> {
         remove_chunks(&state.store, &upload_id).await?;
         db::tus::delete(&state.db, &upload_id).await?;
         report.uploads += 1;
+    }
+    for (export_id, key) in db::exports::expired(&state.db).await? {
+        if let Some(key) = key.as_deref().and_then(|k| crate::storage::Key::parse(k).ok()) {
+            state.store.delete(&key).await?;
+        }
+        db::exports::remove(&state.db, &export_id).await?;
+        report.exports += 1;
     }
     report.sessions = db::maintenance::expire_sessions(&state.db).await?;
     report.jobs = db::maintenance::prune_done_jobs(&state.db, now - DONE_JOBS_MS).await?;

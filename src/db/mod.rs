@@ -9,6 +9,7 @@ pub mod audit;
 pub mod conversation;
 pub mod email;
 pub mod events;
+pub mod exports;
 pub mod federation;
 pub mod invites;
 pub mod jobs;
@@ -148,6 +149,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "notify and featured tags",
         include_str!("../../migrations/sqlite/0018_notify_and_featured_tags.sql"),
     ),
+    (
+        19,
+        "exports",
+        include_str!("../../migrations/sqlite/0019_exports.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -239,6 +245,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         18,
         "notify and featured tags",
         include_str!("../../migrations/postgres/0018_notify_and_featured_tags.sql"),
+    ),
+    (
+        19,
+        "exports",
+        include_str!("../../migrations/postgres/0019_exports.sql"),
     ),
 ];
 

@@ -824,3 +824,28 @@ pub async fn finish_key(db: &Db, account_id: &str, key: &str, status_id: Option<
         .await?;
     Ok(())
 }
+
+/// An account's own posts (not its boosts), whatever their visibility: for its archive.
+pub async fn count_all_of(db: &Db, account_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM statuses WHERE account_id = $1 AND reblog_of_id IS NULL")
+            .bind(account_id)
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+/// An account's own posts, oldest first, `limit` after the id `after`.
+pub async fn all_of(db: &Db, account_id: &str, after: Option<&str>, limit: i64) -> Result<Vec<Status>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id IS NULL
+         AND ($2 IS NULL OR s.id > $2) ORDER BY s.id LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

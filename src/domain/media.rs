@@ -224,6 +224,7 @@ pub fn mime_for_key(key: &str) -> &'static str {
             "m3u8" => "application/vnd.apple.mpegurl",
             "m4s" => "video/iso.segment",
             "json" => "application/json",
+            "zip" => "application/zip",
             _ => "application/octet-stream",
         })
 }

@@ -30,7 +30,26 @@ pub async fn serve(
     if !PUBLIC_PREFIXES.iter().any(|p| key.as_str().starts_with(p)) {
         return Err(Error::not_found("file"));
     }
-    let meta = state.store.head(&key).await?;
+    serve_object(&state, &req, &key, Shared::Public).await
+}
+
+/// Who may keep a copy of an answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    /// Anyone, for good (keys are never reused).
+    Public,
+    /// The one who asked, not a shared cache (an account's archive), under this file name.
+    Private(&'static str),
+}
+
+/// A stored object with ranges, ETags and conditional requests, streamed from the store.
+pub async fn serve_object(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &Key,
+    shared: Shared,
+) -> Result<HttpResponse> {
+    let meta = state.store.head(key).await?;
     let headers = req.headers();
     let etag_matches = |name: header::HeaderName| {
         headers
@@ -42,16 +61,29 @@ pub async fn serve(
     response
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::ETAG, meta.etag.clone()))
-        // Keys are never reused for other content, so a copy may be kept for good.
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .insert_header((header::CONTENT_TYPE, mime_for_key(key.as_str())))
         // A stored file is what its key says it is: a browser must not guess HTML into it.
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .insert_header((
-            "Access-Control-Expose-Headers",
-            "Content-Length, Content-Range, Accept-Ranges, ETag",
-        ));
+        .insert_header(("X-Content-Type-Options", "nosniff"));
+    match shared {
+        Shared::Public => {
+            // Keys are never reused for other content, so a copy may be kept for good.
+            response
+                .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+                .insert_header(("Access-Control-Allow-Origin", "*"))
+                .insert_header((
+                    "Access-Control-Expose-Headers",
+                    "Content-Length, Content-Range, Accept-Ranges, ETag",
+                ));
+        }
+        Shared::Private(name) => {
+            response
+                .insert_header((header::CACHE_CONTROL, "private, no-store"))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ));
+        }
+    }
     if let Some(modified) = meta.modified.and_then(|s| u64::try_from(s).ok()) {
         let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified);
         response.insert_header((header::LAST_MODIFIED, httpdate::fmt_http_date(when)));
@@ -98,6 +130,6 @@ pub async fn serve(
             futures_util::stream::empty::<std::io::Result<bytes::Bytes>>(),
         )));
     }
-    let object = state.store.get(&key, range).await?;
+    let object = state.store.get(key, range).await?;
     Ok(response.body(SizedStream::new(length, object.body)))
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod beacons;
 pub mod body;
 pub mod entities;
+pub mod exports;
 pub mod federation;
 pub mod files;
 pub mod health;
@@ -115,6 +116,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &LimitsConfig) {
                 .route(
                     "/settings/two_factor/disable",
                     web::post().to(settings::disable_two_factor),
+                )
+                .route("/settings/export", web::get().to(exports::page_of))
+                .route("/settings/export", web::post().to(exports::request_from_page))
+                .route("/api/kaleido/v1/exports", web::get().to(exports::list))
+                .route("/api/kaleido/v1/exports", web::post().to(exports::create))
+                .route(
+                    "/api/kaleido/v1/exports/{id}/download",
+                    web::get().to(exports::download),
                 )
                 .route("/settings/invites", web::get().to(settings::invites))
                 .route("/settings/invites", web::post().to(settings::make_invite))

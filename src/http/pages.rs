@@ -79,6 +79,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../web/templates/settings_account.html"),
     ),
     (
+        "settings_export.html",
+        include_str!("../../web/templates/settings_export.html"),
+    ),
+    (
         "settings_invites.html",
         include_str!("../../web/templates/settings_invites.html"),
     ),

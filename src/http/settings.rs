@@ -51,7 +51,7 @@ fn csrf_refused() -> Error {
     )
 }
 
-fn nav(state: &AppState, account: &Account, section: &str) -> Ctx {
+pub(super) fn nav(state: &AppState, account: &Account, section: &str) -> Ctx {
     context! {
         section => section,
         can_invite => signup::may_invite(state, account),
