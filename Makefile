@@ -12,7 +12,7 @@ APT_PACKAGES := curl pkg-config build-essential ca-certificates libturbojpeg0-de
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
   clang libclang-dev ffmpeg \
   imagemagick libimage-exiftool-perl ghostscript libvips-tools chromium python3-aiosmtpd \
-  python3-venv
+  python3-venv zip
 BIN := $(CARGO_TARGET_DIR)/release/kaleido
 
 .PHONY: help deps services build run test test-only test-captured lint fmt bench docker docker-test clean-data
@@ -71,7 +71,7 @@ lint: ## cargo fmt --check, clippy with warnings as errors, and the layer check 
 fmt: ## format the code
 	cargo fmt --all
 
-bench: deps services ## photos vs libvips/ImageMagick, video ladder vs ffmpeg CLI, ingest vs cp/curl
+bench: deps services ## photos vs libvips/ImageMagick, video ladder vs ffmpeg CLI, ingest vs cp/curl, export vs zip
 	@# One build for both, so shared crates are compiled once with one feature set.
 	cargo build --release --bin kaleido --example photo_variants
 	benches/photos.sh
@@ -79,6 +79,7 @@ bench: deps services ## photos vs libvips/ImageMagick, video ladder vs ffmpeg CL
 	env TEST_PG_URL=$$(scripts/postgres.sh url) $$(scripts/garage.sh env | xargs) benches/ingest.sh $(BIN)
 	benches/federation.sh
 	benches/mirror.sh $(BIN)
+	benches/export.sh $(BIN)
 
 # The container image. `docker-test` builds its runtime stage around the binary the tests already
 # built (debug, no second compile) and runs serve + worker containers on the test services.
