@@ -69,6 +69,34 @@ pub async fn request(state: &AppState, account: &Account) -> Result<Export> {
     Ok(export)
 }
 
+/// Where `owner`'s ready, unexpired archive `id` is stored: 404 for anyone else's, 410 once
+/// expired, 409 while it is still being made.
+pub async fn stored(state: &AppState, owner: &Account, id: &str) -> Result<Key> {
+    let export = db::exports::get(&state.db, id)
+        .await?
+        .filter(|e| e.account_id == owner.id)
+        .ok_or_else(|| Error::not_found("export"))?;
+    if export.expires_at < db::now_ms() {
+        return Err(Error::new(
+            Kind::Gone,
+            "export_expired",
+            "this archive has expired; ask for a new one",
+        ));
+    }
+    let key = export
+        .storage_key
+        .as_deref()
+        .filter(|_| export.state == "ready")
+        .ok_or_else(|| {
+            Error::new(
+                Kind::Conflict,
+                "export_not_ready",
+                "the archive is still being made",
+            )
+        })?;
+    Key::parse(key)
+}
+
 /// The zip being written, with the manifest of what went in.
 struct Builder {
     zip: zip::ZipWriter<std::fs::File>,

@@ -124,6 +124,35 @@ fn checked_language(raw: Option<String>) -> Result<Option<String>> {
     }
 }
 
+/// A reply written on a post's page: as visible as the author's default allows and never
+/// wider than the post it answers.
+pub async fn reply(
+    state: &AppState,
+    author: &Account,
+    parent_id: &str,
+    text: String,
+    spoiler_text: String,
+) -> Result<(Status, Vec<Media>)> {
+    let (parent, _, _) = fetch(state, parent_id, Some(author)).await?;
+    let own = Visibility::parse(&author.profile.default_privacy).unwrap_or(Visibility::Public);
+    let visibility = own.narrower(parent.visibility);
+    create(
+        state,
+        author,
+        NewStatus {
+            text,
+            media_ids: Vec::new(),
+            visibility: Some(visibility.as_str().to_owned()),
+            sensitive: false,
+            spoiler_text,
+            in_reply_to_id: Some(parent.id),
+            language: None,
+            app_id: None,
+        },
+    )
+    .await
+}
+
 /// What an edit sends; what it leaves out stays as it was.
 pub struct StatusEdit {
     pub text: Option<String>,
@@ -132,6 +161,15 @@ pub struct StatusEdit {
     pub language: Option<String>,
     /// The post's media, possibly reordered: changing the set is refused.
     pub media_ids: Option<Vec<String>>,
+    /// New alt text or focal points for the post's media (`media_attributes[]`, as Elk and
+    /// Ivory send them with an edit).
+    pub media_attributes: Vec<MediaAttributes>,
+}
+
+pub struct MediaAttributes {
+    pub id: String,
+    pub description: Option<String>,
+    pub focus: Option<String>,
 }
 
 /// Edits one of the owner's posts; followers get an `Update` once it is published.
@@ -172,6 +210,32 @@ pub async fn edit(
     };
     let kinds: Vec<_> = media.iter().map(|m| m.kind).collect();
     status::validate(&text, &spoiler_text, &kinds, state.config.limits.max_album_size)?;
+    // Checked whole before anything is written: one bad attribute changes nothing.
+    let mut details = Vec::with_capacity(change.media_attributes.len());
+    for attributes in change.media_attributes {
+        let Some(item) = media.iter().find(|m| m.id == attributes.id) else {
+            return Err(Error::unprocessable(format!(
+                "media {} is not attached to this post",
+                attributes.id
+            )));
+        };
+        let description = match attributes.description {
+            Some(d) => crate::media::ingest::check_description(Some(d))?,
+            None => item.description.clone(),
+        };
+        let focus = match attributes.focus.as_deref() {
+            Some(raw) => Some(crate::domain::media::Focus::parse(raw).ok_or_else(|| {
+                Error::unprocessable("focus must be \"x,y\" with both between -1.0 and 1.0")
+            })?),
+            None => item.focus,
+        };
+        if description != item.description || focus != item.focus {
+            details.push((item.id.clone(), description, focus));
+        }
+    }
+    for (id, description, focus) in &details {
+        db::media::update_details(&state.db, id, description.as_deref(), *focus).await?;
+    }
     let mentioned = mentioned_accounts(state, &text).await?;
     let tags = crate::domain::text::hashtags(&text);
     let job = crate::federation::outbox::edit_job(&state.queue, &status.id)?;
@@ -184,6 +248,7 @@ pub async fn edit(
             sensitive,
             language: language.as_deref(),
             media_order: &order,
+            media_changed: !details.is_empty(),
             attached: db::conversation::Attached {
                 mentions: &mentioned,
                 tags: &tags,

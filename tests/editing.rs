@@ -446,6 +446,57 @@ async fn media_descriptions_change_by_multipart_and_a_thumbnail_is_refused() {
         .api(&alice, Method::GET, &format!("/api/v1/media/{id}"), None)
         .await;
     assert_eq!(media["description"], "a heron, standing", "nothing changed");
+
+    // What a post does not keep is refused, not dropped: a poll, a time to post it at.
+    for extra in [
+        json!({"poll": {"options": ["yes", "no"], "expires_in": 600}}),
+        json!({"scheduled_at": "2030-01-01T00:00:00Z"}),
+    ] {
+        let mut body = json!({"status": "later", "media_ids": [id]});
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        let (status, answer) = app
+            .api(&alice, Method::POST, "/api/v1/statuses", Some(body))
+            .await;
+        assert_eq!(status, 422, "{answer}");
+    }
+    // An edit changes an attachment's alt text and focal point, as Elk sends them.
+    let (_, post) = app
+        .api(
+            &alice,
+            Method::POST,
+            "/api/v1/statuses",
+            Some(json!({"status": "heron", "media_ids": [id]})),
+        )
+        .await;
+    let path = format!("/api/v1/statuses/{}", post["id"].as_str().expect("id"));
+    let (status, _) = app
+        .api(
+            &alice,
+            Method::PUT,
+            &path,
+            Some(
+                json!({"status": "heron", "media_attributes": [{"id": "someone-elses", "description": "x"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "only the post's own media");
+    let (status, edited) = app
+        .api(
+            &alice,
+            Method::PUT,
+            &path,
+            Some(json!({"status": "heron", "media_ids": [id], "media_attributes": [{"id": id, "description": "a heron, flying", "focus": "0.1,0.2"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["media_attachments"][0]["description"], "a heron, flying");
+    assert_eq!(
+        edited["media_attachments"][0]["meta"]["focus"],
+        json!({"x": 0.1, "y": 0.2})
+    );
+    assert!(edited["edited_at"].is_string(), "a new alt text is an edit");
 }
 
 #[tokio::test]

@@ -358,6 +358,8 @@ pub struct Edit<'a> {
     pub sensitive: bool,
     pub language: Option<&'a str>,
     pub media_order: &'a [String],
+    /// An attachment's alt text or focal point changed: an edit too, as Mastodon counts it.
+    pub media_changed: bool,
     pub attached: Attached<'a>,
 }
 
@@ -389,7 +391,7 @@ pub async fn edit(db: &Db, old: &Status, edit: &Edit<'_>, announce: Option<&jobs
                 .await?;
         }
     }
-    if !text_changed && !language_changed && !reordered {
+    if !text_changed && !language_changed && !reordered && !edit.media_changed {
         return Ok(false);
     }
     crate::db::conversation::attach(&mut tx, &old.id, edit.attached.mentions, edit.attached.tags).await?;

@@ -16,7 +16,6 @@ use crate::{
     domain::time::rfc3339,
     error::{Error, Kind, Result},
     state::AppState,
-    storage::Key,
 };
 
 fn entity(state: &AppState, e: &Export) -> Value {
@@ -51,35 +50,8 @@ pub async fn download(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let export = db::exports::get(&state.db, &id)
-        .await?
-        .filter(|e| e.account_id == current.0.id)
-        .ok_or_else(|| Error::not_found("export"))?;
-    if export.expires_at < db::now_ms() {
-        return Err(Error::new(
-            Kind::Gone,
-            "export_expired",
-            "this archive has expired; ask for a new one",
-        ));
-    }
-    let key = export
-        .storage_key
-        .as_deref()
-        .filter(|_| export.state == "ready")
-        .ok_or_else(|| {
-            Error::new(
-                Kind::Conflict,
-                "export_not_ready",
-                "the archive is still being made",
-            )
-        })?;
-    serve_object(
-        &state,
-        &req,
-        &Key::parse(key)?,
-        Shared::Private("kaleido-archive.zip"),
-    )
-    .await
+    let key = archive::stored(&state, &current.0, &id).await?;
+    serve_object(&state, &req, &key, Shared::Private("kaleido-archive.zip")).await
 }
 
 /// `/settings/export`: the button, and the archives there are.

@@ -19,7 +19,7 @@ use crate::{
     error::{Error, Kind, Result},
     social,
     state::AppState,
-    statuses::{self, NewStatus},
+    statuses,
 };
 
 fn see_other(location: &str) -> HttpResponse {
@@ -342,25 +342,7 @@ pub async fn reply(
     if !viewer.sent_own_token(&form.csrf) {
         return Err(expired());
     }
-    let (parent, _, _) = statuses::fetch(&state, &id, Some(me)).await?;
-    let own = crate::domain::status::Visibility::parse(&me.profile.default_privacy)
-        .unwrap_or(crate::domain::status::Visibility::Public);
-    let visibility = own.narrower(parent.visibility);
-    let made = statuses::create(
-        &state,
-        me,
-        NewStatus {
-            text: form.status.clone(),
-            media_ids: Vec::new(),
-            visibility: Some(visibility.as_str().to_owned()),
-            sensitive: false,
-            spoiler_text: form.spoiler_text.clone(),
-            in_reply_to_id: Some(parent.id.clone()),
-            language: None,
-            app_id: None,
-        },
-    )
-    .await;
+    let made = statuses::reply(&state, me, &id, form.status.clone(), form.spoiler_text.clone()).await;
     let (status, _) = match made {
         Ok(made) => made,
         Err(e) if e.kind == Kind::Unprocessable => {
@@ -374,5 +356,5 @@ pub async fn reply(
         }
         Err(e) => return Err(e),
     };
-    Ok(see_other(&format!("/statuses/{}#reply-{}", parent.id, status.id)))
+    Ok(see_other(&format!("/statuses/{id}#reply-{}", status.id)))
 }

@@ -25,6 +25,9 @@ pub struct CreateRequest {
     spoiler_text: String,
     in_reply_to_id: Option<String>,
     language: Option<String>,
+    /// Neither is kept yet: a post that asks for one is refused, not posted without it.
+    poll: Option<serde_json::Value>,
+    scheduled_at: Option<String>,
 }
 
 /// The app behind the request's bearer token, if any.
@@ -45,6 +48,14 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     let request: CreateRequest =
         body::read(&req, payload, state.config.limits.max_request_body_bytes).await?;
+    if request.poll.as_ref().is_some_and(|p| !p.is_null()) {
+        return Err(crate::error::Error::unprocessable("Kaleido has no polls yet"));
+    }
+    if request.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(crate::error::Error::unprocessable(
+            "Kaleido does not schedule posts yet; post it when it is time",
+        ));
+    }
     let app_id = posting_app(&state, &req).await?;
     let key = req
         .headers()
@@ -91,8 +102,17 @@ pub struct EditRequest {
     sensitive: Option<bool>,
     language: Option<String>,
     media_ids: Option<Vec<String>>,
+    #[serde(default)]
+    media_attributes: Vec<MediaAttributesRequest>,
     /// Polls are not kept: an edit that sends one is refused rather than half done.
     poll: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+pub struct MediaAttributesRequest {
+    id: String,
+    description: Option<String>,
+    focus: Option<String>,
 }
 
 /// `PUT /api/v1/statuses/:id`: edits one of the caller's posts.
@@ -117,6 +137,15 @@ pub async fn edit(
             sensitive: request.sensitive,
             language: request.language,
             media_ids: request.media_ids,
+            media_attributes: request
+                .media_attributes
+                .into_iter()
+                .map(|a| statuses::MediaAttributes {
+                    id: a.id,
+                    description: a.description,
+                    focus: a.focus,
+                })
+                .collect(),
         },
     )
     .await?;
